@@ -1,0 +1,25 @@
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: build test fuzz bench lint
+
+build:
+	$(GO) build -o bin/ebb ./cmd/ebb
+
+# The whole test suite. Installs missing Debian packages first (as root).
+test:
+	bash .ci/deps
+	$(GO) test -count=1 -timeout 30m ./...
+
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./config | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./config || exit 1; \
+	done
+
+lint:
+	gofmt -l $$(git ls-files '*.go')
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+bench:
+	$(GO) run ./internal/bench/cmd/ebb-bench
