@@ -1,0 +1,88 @@
+package autoscale
+
+import (
+	"context"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebb-run/ebb/config"
+)
+
+type recordingApp struct {
+	mu      sync.Mutex
+	obs     Observation
+	desired []int
+	set     chan int
+}
+
+func (a *recordingApp) Observe() Observation {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.obs
+}
+
+func (a *recordingApp) SetDesired(n int, _ Decision) {
+	a.mu.Lock()
+	a.desired = append(a.desired, n)
+	a.mu.Unlock()
+	select {
+	case a.set <- n:
+	default:
+	}
+}
+
+func TestLoopPokeScalesAtOnce(t *testing.T) {
+	app := &recordingApp{set: make(chan int, 16)}
+	p := Policy{Metric: config.MetricConcurrency, Concurrency: 1, Target: 100, Max: 5, Window: 30 * time.Second, Cooldown: time.Minute}
+	l := NewLoop(app, p, LoopOptions{Every: time.Hour}) // ticks never come: only pokes evaluate
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	if n := <-app.set; n != 0 {
+		t.Fatalf("first evaluation of an idle app: %d, want 0", n)
+	}
+	app.mu.Lock()
+	app.obs = Observation{InFlight: 1, Queued: 3}
+	app.mu.Unlock()
+	l.Poke()
+	select {
+	case n := <-app.set:
+		if n != 4 {
+			t.Fatalf("after poke with 3 waiting: desired %d, want 4", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("poke did not cause an evaluation")
+	}
+	if _, d := l.Last(); d.Desired != 4 {
+		t.Fatalf("Last() = %+v", d)
+	}
+}
+
+func TestLoopCPUFromRealProcess(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "while :; do :; done")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pg := cmd.Process.Pid
+	t.Cleanup(func() { _ = syscall.Kill(-pg, syscall.SIGKILL); _ = cmd.Wait() })
+
+	app := &recordingApp{set: make(chan int, 1), obs: Observation{Groups: []int{pg}}}
+	// One busy core against 0.25 cores per replica (1 core at 25%) → about 4.
+	p := Policy{Metric: config.MetricCPU, Target: 25, CPUCores: 1, Min: 1, Max: 10, Window: 2 * time.Second}
+	l := NewLoop(app, p, LoopOptions{})
+	var d Decision
+	for i := 0; i < 12; i++ {
+		d = l.Step()
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The machine is shared: accept anything from half a core upward.
+	if d.Value < 0.5 || d.Desired < 2 {
+		t.Fatalf("busy loop measured %.2f cores, desired %d (%s)", d.Value, d.Desired, d.Reason)
+	}
+}
