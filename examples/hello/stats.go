@@ -1,0 +1,57 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"sync"
+)
+
+// stats counts the requests the app processes. Requests that graceful
+// answers itself (readiness, refusals) never reach it; /stats is not
+// counted.
+type stats struct {
+	mu          sync.Mutex
+	inFlight    int
+	maxInFlight int
+	served      int
+}
+
+// statsBody is the JSON answer of GET /stats.
+type statsBody struct {
+	InFlight    int `json:"in_flight"`
+	MaxInFlight int `json:"max_in_flight"`
+	Served      int `json:"served"`
+	PID         int `json:"pid"`
+}
+
+// Middleware counts the requests next processes, except /stats.
+func (s *stats) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stats" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.mu.Lock()
+		s.inFlight++
+		s.maxInFlight = max(s.maxInFlight, s.inFlight)
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inFlight--
+			s.served++
+			s.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *stats) snapshot() statsBody {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return statsBody{InFlight: s.inFlight, MaxInFlight: s.maxInFlight, Served: s.served, PID: os.Getpid()}
+}
+
+// ServeHTTP answers GET /stats.
+func (s *stats) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.snapshot())
+}
