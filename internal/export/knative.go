@@ -1,0 +1,197 @@
+package export
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/ebb-run/ebb/config"
+)
+
+// Knative annotation keys (knative.dev/serving pkg/apis/autoscaling and
+// pkg/apis/serving).
+const (
+	annClass             = "autoscaling.knative.dev/class"
+	annMetric            = "autoscaling.knative.dev/metric"
+	annTarget            = "autoscaling.knative.dev/target"
+	annTargetUtilization = "autoscaling.knative.dev/target-utilization-percentage"
+	annMinScale          = "autoscaling.knative.dev/min-scale"
+	annMaxScale          = "autoscaling.knative.dev/max-scale"
+	annScaleDownDelay    = "autoscaling.knative.dev/scale-down-delay"
+	annWindow            = "autoscaling.knative.dev/window"
+	annRolloutDuration   = "serving.knative.dev/rollout-duration"
+
+	classKPA = "kpa.autoscaling.knative.dev"
+	classHPA = "hpa.autoscaling.knative.dev"
+)
+
+// KnativeMaxTimeoutSeconds is Knative Serving's default
+// max-revision-timeout-seconds (config-defaults): a longer timeoutSeconds is
+// rejected unless the cluster raises it.
+const KnativeMaxTimeoutSeconds = 600
+
+// KnativeMaxContainerConcurrency is Knative Serving's default
+// container-concurrency-max-limit (config-defaults).
+const KnativeMaxContainerConcurrency = 1000
+
+// knativeService is the part of serving.knative.dev/v1 Service that ebb
+// writes. It is a local type, so that ebb does not depend on
+// knative.dev/serving's Go module; its JSON matches Knative's own types.
+type knativeService struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta  `json:"metadata"`
+	Spec            knativeServiceSpec `json:"spec"`
+}
+
+type knativeServiceSpec struct {
+	Template knativeRevisionTemplate `json:"template"`
+}
+
+type knativeRevisionTemplate struct {
+	Metadata metav1.ObjectMeta   `json:"metadata"`
+	Spec     knativeRevisionSpec `json:"spec"`
+}
+
+type knativeRevisionSpec struct {
+	ContainerConcurrency *int64             `json:"containerConcurrency,omitempty"`
+	TimeoutSeconds       *int64             `json:"timeoutSeconds,omitempty"`
+	Containers           []corev1.Container `json:"containers"`
+}
+
+// Knative returns a Knative Service (serving.knative.dev/v1) for cfg, as an
+// *unstructured.Unstructured. Knative's queue-proxy already does what
+// `ebb run` does (concurrency limit, readiness, drain before SIGTERM), so the
+// container runs the app's own command; when the config has none, the
+// image's CMD runs.
+//
+// concurrency_utilization and requests_per_second use Knative's own
+// autoscaler (KPA); cpu_utilization and memory_utilization use Knative's
+// HPA class, which needs the serving-hpa extension installed (a warning says
+// so). Warnings say what is exported only approximately. A config that
+// cannot be expressed returns a *RefusedError; an empty image returns
+// ErrNoImage.
+func Knative(cfg *config.Config, opts Options) ([]runtime.Object, []string, error) {
+	if opts.Image == "" {
+		return nil, nil, fmt.Errorf("export knative: %w", ErrNoImage)
+	}
+	r := &refusals{target: "knative", path: cfg.Path}
+	checkCommon(cfg, opts, r)
+	s := cfg.Scaling
+	if s.ScalingMetric == config.MetricCPU && cfg.Hardware.CPU <= 0 {
+		r.addf("scaling_metric %q needs [cerebrium.hardware] cpu: Knative's HPA class measures utilization against the CPU request", s.ScalingMetric)
+	}
+	if s.ScalingMetric == config.MetricMemory && cfg.Hardware.Memory <= 0 {
+		r.addf("scaling_metric %q needs [cerebrium.hardware] memory: Knative's HPA class takes its target in MiB, computed from the memory given", s.ScalingMetric)
+	}
+	if err := r.err(); err != nil {
+		return nil, nil, err
+	}
+	warnings := scalingWarnings(cfg, "Knative")
+
+	ann := map[string]string{
+		annMaxScale: strconv.Itoa(s.MaxReplicas),
+	}
+	minScale := s.MinReplicas
+	switch s.ScalingMetric {
+	case config.MetricConcurrency:
+		ann[annClass] = classKPA
+		ann[annMetric] = "concurrency"
+		ann[annTarget] = strconv.Itoa(s.ReplicaConcurrency)
+		ann[annTargetUtilization] = strconv.Itoa(s.ScalingTarget)
+	case config.MetricRPS:
+		ann[annClass] = classKPA
+		ann[annMetric] = "rps"
+		ann[annTarget] = strconv.Itoa(s.ScalingTarget)
+	case config.MetricCPU, config.MetricMemory:
+		ann[annClass] = classHPA
+		if s.ScalingMetric == config.MetricCPU {
+			ann[annMetric] = "cpu"
+			ann[annTarget] = strconv.Itoa(s.ScalingTarget)
+		} else {
+			// Knative's HPA class reads a memory target as MiB per pod.
+			mib := int64(math.Round(cfg.Hardware.Memory * 1024 * float64(s.ScalingTarget) / 100))
+			ann[annMetric] = "memory"
+			ann[annTarget] = strconv.FormatInt(mib, 10)
+		}
+		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] scaling_metric %q uses Knative's HPA class, which needs the Knative Serving HPA extension (serving-hpa.yaml) installed in the cluster", s.ScalingMetric))
+		if minScale < 1 {
+			warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] min_replicas %d: Knative's HPA class cannot scale to zero, so min-scale is 1; use concurrency_utilization or requests_per_second for scale to zero", s.MinReplicas))
+			minScale = 1
+		}
+	}
+	ann[annMinScale] = strconv.Itoa(minScale)
+	if s.Cooldown > 0 {
+		ann[annScaleDownDelay] = fmt.Sprintf("%ds", s.Cooldown)
+	}
+	if w := s.EvaluationIntervalSeconds; w > 0 && ann[annClass] == classKPA {
+		if w >= 6 && w <= 3600 {
+			ann[annWindow] = fmt.Sprintf("%ds", w)
+		} else {
+			warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] evaluation_interval_seconds %d is outside Knative's 6-3600 s autoscaling window and is not exported; the cluster default applies", w))
+		}
+	}
+
+	rev := knativeRevisionSpec{
+		ContainerConcurrency: ptr(int64(s.ReplicaConcurrency)),
+		TimeoutSeconds:       ptr(int64(s.ResponseGracePeriod)),
+		Containers:           []corev1.Container{knativeContainer(cfg, opts)},
+	}
+	if s.ResponseGracePeriod == 0 {
+		rev.TimeoutSeconds = nil
+	}
+	if s.ResponseGracePeriod > KnativeMaxTimeoutSeconds {
+		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] response_grace_period %d s exceeds Knative's default max-revision-timeout-seconds (%d): raise max-revision-timeout-seconds in the knative-serving config-defaults ConfigMap, or Knative rejects this Service", s.ResponseGracePeriod, KnativeMaxTimeoutSeconds))
+	}
+	if s.ReplicaConcurrency > KnativeMaxContainerConcurrency {
+		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] replica_concurrency %d exceeds Knative's default container-concurrency-max-limit (%d): raise it in the knative-serving config-defaults ConfigMap, or Knative rejects this Service", s.ReplicaConcurrency, KnativeMaxContainerConcurrency))
+	}
+
+	svc := knativeService{
+		TypeMeta: metav1.TypeMeta{APIVersion: "serving.knative.dev/v1", Kind: "Service"},
+		Metadata: metav1.ObjectMeta{Name: cfg.Deployment.Name, Namespace: opts.Namespace, Labels: labels(cfg)},
+		Spec: knativeServiceSpec{Template: knativeRevisionTemplate{
+			Metadata: metav1.ObjectMeta{Labels: labels(cfg), Annotations: ann},
+			Spec:     rev,
+		}},
+	}
+	if s.RollOutDurationSeconds > 0 {
+		svc.Metadata.Annotations = map[string]string{annRolloutDuration: fmt.Sprintf("%ds", s.RollOutDurationSeconds)}
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&svc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export knative: convert Service: %w", err)
+	}
+	return []runtime.Object{&unstructured.Unstructured{Object: m}}, warnings, nil
+}
+
+// knativeContainer is the revision's only container: the app itself.
+// Probes name the container's only port, the one Knative routes to.
+func knativeContainer(cfg *config.Config, opts Options) corev1.Container {
+	rc := cfg.Runtime.Custom
+	port := intstr.FromInt32(int32(rc.Port))
+	c := corev1.Container{
+		Name:      "app",
+		Image:     opts.Image,
+		Command:   append([]string(nil), rc.Entrypoint...),
+		Ports:     []corev1.ContainerPort{{ContainerPort: int32(rc.Port)}},
+		Resources: resources(cfg.Hardware),
+	}
+	if rc.ReadycheckEndpoint != "" {
+		c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: rc.ReadycheckEndpoint, Port: port}}}
+	}
+	if rc.HealthcheckEndpoint != "" {
+		c.LivenessProbe = &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: rc.HealthcheckEndpoint, Port: port}},
+			PeriodSeconds:    10,
+			TimeoutSeconds:   5,
+			FailureThreshold: 3,
+		}
+	}
+	return c
+}
