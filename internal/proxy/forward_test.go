@@ -1,78 +1,433 @@
 package proxy
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ebb-run/ebb/graceful"
+	"go.uber.org/goleak"
 )
 
-// upstream starts a real loopback server and returns its host:port.
-func upstream(t *testing.T, h http.HandlerFunc) string {
-	t.Helper()
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	return strings.TrimPrefix(s.URL, "http://")
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// front starts a loopback server that forwards every request to addr.
-func front(t *testing.T, p *Proxy, addr string) string {
+func get(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
 	t.Helper()
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := p.Forward(w, r, addr); err != nil {
-			http.Error(w, "retry: "+err.Error(), 599)
-		}
-	}))
-	t.Cleanup(s.Close)
-	return s.URL
-}
-
-// refusedAddr returns a loopback address that refuses connections.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return resp, string(b)
 }
 
-func TestForwardBasic(t *testing.T) {
-	p := New(Options{RequestID: true})
-	t.Cleanup(p.Close)
+func TestForwardRequestID(t *testing.T) {
+	p := newProxy(t, Options{RequestID: true})
 	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Got-Id", r.Header.Get("X-Request-Id"))
-		io.WriteString(w, "hello "+r.URL.Path)
+		io.WriteString(w, "hello "+r.URL.RequestURI())
 	})
-	resp, err := http.Get(front(t, p, addr) + "/x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "hello /x" {
+	url := front(t, p, addr)
+	c := client(t)
+
+	req, _ := http.NewRequest("GET", url+"/x/y%2Fz?q=1", nil)
+	resp, body := get(t, c, req)
+	if body != "hello /x/y%2Fz?q=1" {
 		t.Fatalf("body = %q", body)
 	}
-	if id := resp.Header.Get("X-Request-Id"); id == "" || id != resp.Header.Get("X-Got-Id") {
-		t.Fatalf("request id: response %q, upstream saw %q", id, resp.Header.Get("X-Got-Id"))
+	id := resp.Header.Get("X-Request-Id")
+	if id == "" || id != resp.Header.Get("X-Got-Id") {
+		t.Fatalf("generated id: response %q, upstream saw %q", id, resp.Header.Get("X-Got-Id"))
+	}
+
+	req, _ = http.NewRequest("GET", url+"/", nil)
+	req.Header.Set("X-Request-Id", "given-42")
+	resp, _ = get(t, c, req)
+	if got, saw := resp.Header.Get("X-Request-Id"), resp.Header.Get("X-Got-Id"); got != "given-42" || saw != "given-42" {
+		t.Fatalf("given id: response %q, upstream saw %q", got, saw)
+	}
+
+	req, _ = http.NewRequest("GET", url+"/", nil)
+	resp2, _ := get(t, c, req)
+	if resp2.Header.Get("X-Request-Id") == id {
+		t.Fatalf("two requests got the same id %q", id)
 	}
 }
 
-func TestForwardRefused(t *testing.T) {
-	p := New(Options{})
-	t.Cleanup(p.Close)
+func TestForwardHopByHopAndForwardedHeaders(t *testing.T) {
+	p := newProxy(t, Options{})
+	var seen http.Header
+	var host string
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		seen, host = r.Header.Clone(), r.Host
+		h := w.Header()
+		h.Set("Connection", "X-Hop-Resp")
+		h.Set("X-Hop-Resp", "1")
+		h.Set("Keep-Alive", "timeout=5")
+		h.Set("Proxy-Authenticate", "Basic")
+		h.Set("Upgrade", "h2c")
+		h.Set("X-End-Resp", "kept")
+		h.Add("Set-Cookie", "a=1")
+		h.Add("Set-Cookie", "b=2")
+		io.WriteString(w, "ok")
+	})
+	url := front(t, p, addr)
+	req, _ := http.NewRequest("GET", url+"/", nil)
+	req.Host = "app.example"
+	req.Header.Set("Connection", "X-Hop-Req, keep-alive")
+	req.Header.Set("X-Hop-Req", "1")
+	req.Header.Set("Keep-Alive", "timeout=5")
+	req.Header.Set("Proxy-Authorization", "Basic eA==")
+	req.Header.Set("Proxy-Connection", "keep-alive")
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("X-End-Req", "kept")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	resp, body := get(t, client(t), req)
+	if body != "ok" {
+		t.Fatalf("body %q", body)
+	}
+	for _, k := range []string{"Connection", "X-Hop-Req", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection", "Te", "Upgrade", "Trailer"} {
+		if v, ok := seen[k]; ok {
+			t.Errorf("upstream got hop-by-hop request header %s: %q", k, v)
+		}
+	}
+	if seen.Get("X-End-Req") != "kept" {
+		t.Errorf("end-to-end request header lost: %v", seen)
+	}
+	if got := seen.Get("X-Forwarded-For"); got != "203.0.113.9, 127.0.0.1" {
+		t.Errorf("X-Forwarded-For = %q", got)
+	}
+	if got := seen.Get("X-Forwarded-Proto"); got != "http" {
+		t.Errorf("X-Forwarded-Proto = %q", got)
+	}
+	if got := seen.Get("X-Forwarded-Host"); got != "app.example" || host != "app.example" {
+		t.Errorf("X-Forwarded-Host = %q, Host = %q", got, host)
+	}
+	for _, k := range []string{"X-Hop-Resp", "Keep-Alive", "Proxy-Authenticate", "Upgrade"} {
+		if v, ok := resp.Header[k]; ok {
+			t.Errorf("client got hop-by-hop response header %s: %q", k, v)
+		}
+	}
+	if resp.Header.Get("X-End-Resp") != "kept" || len(resp.Header["Set-Cookie"]) != 2 {
+		t.Errorf("end-to-end response headers lost: %v", resp.Header)
+	}
+}
+
+func TestForwardTrailers(t *testing.T) {
+	p := newProxy(t, Options{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		io.WriteString(w, "body")
+		w.(http.Flusher).Flush()
+		w.Header().Set("X-Checksum", "abc")
+	})
+	req, _ := http.NewRequest("GET", front(t, p, addr)+"/", nil)
+	resp, body := get(t, client(t), req)
+	if body != "body" || resp.Trailer.Get("X-Checksum") != "abc" {
+		t.Fatalf("body %q trailer %v", body, resp.Trailer)
+	}
+}
+
+func TestForwardBodylessResponses(t *testing.T) {
+	p := newProxy(t, Options{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/204":
+			w.WriteHeader(204)
+		case "/304":
+			w.WriteHeader(304)
+		default:
+			w.Header().Set("Content-Length", "5")
+			if r.Method != "HEAD" {
+				io.WriteString(w, "hello")
+			}
+		}
+	})
+	url := front(t, p, addr)
+	c := client(t)
+	for i := 0; i < 3; i++ { // several rounds: the connection must stay in sync
+		for _, tc := range []struct {
+			method, path string
+			code         int
+			body         string
+		}{{"GET", "/204", 204, ""}, {"GET", "/304", 304, ""}, {"HEAD", "/x", 200, ""}, {"GET", "/x", 200, "hello"}} {
+			req, _ := http.NewRequest(tc.method, url+tc.path, nil)
+			resp, body := get(t, c, req)
+			if resp.StatusCode != tc.code || body != tc.body {
+				t.Fatalf("%s %s: %d %q, want %d %q", tc.method, tc.path, resp.StatusCode, body, tc.code, tc.body)
+			}
+			if tc.method == "HEAD" && resp.ContentLength != 5 {
+				t.Fatalf("HEAD Content-Length = %d, want 5", resp.ContentLength)
+			}
+		}
+	}
+}
+
+func TestForwardRequestBodies(t *testing.T) {
+	p := newProxy(t, Options{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprintf(w, "%s %d %v %s", r.Method, len(b), r.TransferEncoding, r.Trailer.Get("X-T"))
+	})
+	url := front(t, p, addr)
+	c := client(t)
+	for _, tc := range []struct {
+		name string
+		size int
+		want string
+	}{
+		{"empty", 0, "POST 0 [] "},
+		{"small", 1000, "POST 1000 [] "},
+		{"replay limit", 64 << 10, "POST 65536 [] "},
+		{"streamed", 1 << 20, "POST 1048576 [] "},
+	} {
+		req, _ := http.NewRequest("POST", url+"/", bytes.NewReader(make([]byte, tc.size)))
+		if _, body := get(t, c, req); body != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, body, tc.want)
+		}
+	}
+	// Unknown length: chunked, with a trailer.
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("abc"))
+		pw.Write([]byte("defg"))
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", url+"/", pr)
+	req.Trailer = http.Header{"X-T": nil}
+	go func() {}()
+	req.Trailer.Set("X-T", "tv")
+	if _, body := get(t, c, req); body != "POST 7 [chunked] tv" {
+		t.Errorf("chunked: %q", body)
+	}
+}
+
+func TestForwardRefusedIsNotSent(t *testing.T) {
+	p := newProxy(t, Options{})
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/", nil)
+	req := httptest.NewRequest("POST", "/", strings.NewReader("payload"))
 	err := p.Forward(rec, req, refusedAddr(t))
-	if !errors.Is(err, ErrNotSent) {
+	if !errors.Is(err, ErrNotSent) || !Retryable(err) {
 		t.Fatalf("err = %v, want ErrNotSent", err)
 	}
-	if rec.Code != 200 || rec.Body.Len() != 0 || len(rec.Header()) != 0 {
+	if rec.Code != 200 || rec.Body.Len() != 0 || len(rec.Header()) != 0 || rec.Flushed {
 		t.Fatalf("something was written: %d %q %v", rec.Code, rec.Body, rec.Header())
+	}
+	// The retry on a healthy upstream gets the whole body.
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	})
+	rec = httptest.NewRecorder()
+	if err := p.Forward(rec, req, addr); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Body.String() != "payload" {
+		t.Fatalf("retried body = %q", rec.Body)
+	}
+}
+
+func TestForwardDrain503(t *testing.T) {
+	p := newProxy(t, Options{})
+	draining := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(graceful.DrainHeader, "1")
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "draining", 503)
+	})
+	plain503 := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "busy", 503)
+	})
+	echo := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	})
+	for i := 0; i < 2; i++ {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/", strings.NewReader("again"))
+		err := p.Forward(rec, req, draining)
+		if !errors.Is(err, ErrDrained) {
+			t.Fatalf("err = %v, want ErrDrained", err)
+		}
+		if rec.Code != 200 || rec.Body.Len() != 0 || len(rec.Header()) != 0 {
+			t.Fatalf("something was written: %d %q %v", rec.Code, rec.Body, rec.Header())
+		}
+		rec = httptest.NewRecorder()
+		if err := p.Forward(rec, req, echo); err != nil || rec.Body.String() != "again" {
+			t.Fatalf("retry: %v %q", err, rec.Body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	if err := p.Forward(rec, httptest.NewRequest("GET", "/", nil), plain503); err != nil {
+		t.Fatalf("plain 503: %v", err)
+	}
+	if rec.Code != 503 || rec.Body.String() != "busy\n" {
+		t.Fatalf("plain 503 not written through: %d %q", rec.Code, rec.Body)
+	}
+}
+
+func TestForwardResetAfterSendIsNotRetryable(t *testing.T) {
+	p := newProxy(t, Options{})
+	addr := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		readHead(br)
+		c.(*net.TCPConn).SetLinger(0) // RST
+	})
+	for _, method := range []string{"POST", "GET"} {
+		rec := httptest.NewRecorder()
+		err := p.Forward(rec, httptest.NewRequest(method, "/", nil), addr)
+		if err == nil || Retryable(err) {
+			t.Fatalf("%s: err = %v, want a non-retryable error", method, err)
+		}
+		if rec.Code != 502 {
+			t.Fatalf("%s: code = %d, want 502", method, rec.Code)
+		}
+	}
+}
+
+func TestForwardStaleKeepAlive(t *testing.T) {
+	p := newProxy(t, Options{})
+	// An upstream that closes every connection after one response, without
+	// saying so: the pooled connection is stale by the next request.
+	var conns int
+	addr := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		conns++
+		if _, ok := readHead(br); !ok {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	for i := 0; i < 5; i++ {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/", strings.NewReader("x"))
+		if err := p.Forward(rec, req, addr); err != nil || rec.Body.String() != "ok" {
+			t.Fatalf("request %d: %v %d %q", i, err, rec.Code, rec.Body)
+		}
+		time.Sleep(10 * time.Millisecond) // let the close arrive
+	}
+	// An upstream with a short idle timeout.
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	s.Config.IdleTimeout = 20 * time.Millisecond
+	s.Start()
+	t.Cleanup(s.Close)
+	for i := 0; i < 3; i++ {
+		rec := httptest.NewRecorder()
+		if err := p.Forward(rec, httptest.NewRequest("DELETE", "/", nil), s.Listener.Addr().String()); err != nil || rec.Body.String() != "ok" {
+			t.Fatalf("idle timeout request %d: %v %d %q", i, err, rec.Code, rec.Body)
+		}
+		time.Sleep(60 * time.Millisecond)
+	}
+}
+
+func TestForwardContextEnds(t *testing.T) {
+	p := newProxy(t, Options{})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/headers-first" {
+			w.Header().Set("Content-Length", "10")
+			w.WriteHeader(200)
+			io.WriteString(w, "part")
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	// Deadline before the head: 504.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	err := p.Forward(rec, httptest.NewRequest("GET", "/", nil).WithContext(ctx), addr)
+	if err == nil || Retryable(err) || rec.Code != 504 {
+		t.Fatalf("deadline: err %v code %d, want non-retryable and 504", err, rec.Code)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("deadline took %v", d)
+	}
+	// Canceled (not a deadline) before the head: 502.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel2)
+	rec = httptest.NewRecorder()
+	err = p.Forward(rec, httptest.NewRequest("GET", "/", nil).WithContext(ctx2), addr)
+	if err == nil || Retryable(err) || rec.Code != 502 {
+		t.Fatalf("cancel: err %v code %d, want non-retryable and 502", err, rec.Code)
+	}
+	// Deadline after the head was sent: the client sees a truncated body.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
+		defer cancel()
+		p.Forward(w, r.WithContext(ctx), addr)
+	}))
+	t.Cleanup(srv.Close)
+	resp, err := client(t).Get(srv.URL + "/headers-first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Fatalf("truncated response read without error: %q", b)
+	}
+	if string(b) != "part" {
+		t.Fatalf("got %q before the cut, want %q", b, "part")
+	}
+}
+
+func TestForwardUpstreamDiesMidBody(t *testing.T) {
+	p := newProxy(t, Options{})
+	addr := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		readHead(br)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+	})
+	resp, err := client(t).Get(front(t, p, addr) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || string(b) != "only this" {
+		t.Fatalf("read %q, %v; want the first bytes then an error", b, err)
+	}
+}
+
+func TestForwardManyRequestsReuseConnections(t *testing.T) {
+	p := newProxy(t, Options{})
+	var mu = make(chan struct{}, 1)
+	conns := map[string]bool{}
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		mu <- struct{}{}
+		conns[r.RemoteAddr] = true
+		<-mu
+		io.WriteString(w, strconv.Itoa(len(r.URL.Path)))
+	})
+	url := front(t, p, addr)
+	c := client(t)
+	for i := 0; i < 50; i++ {
+		req, _ := http.NewRequest("GET", url+"/abc", nil)
+		if _, body := get(t, c, req); body != "4" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	if len(conns) != 1 {
+		t.Fatalf("upstream saw %d connections for 50 sequential requests, want 1", len(conns))
 	}
 }
