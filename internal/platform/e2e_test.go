@@ -1,0 +1,332 @@
+package platform_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebb-run/ebb/config"
+	"github.com/ebb-run/ebb/internal/platform"
+)
+
+// mix is the steady load of the zero-failure tests: short POST /hello
+// requests alongside long /slow and streaming /stream ones.
+var mix = loadMix{hello: 3, slow: 2, stream: 1, long: 2}
+
+func TestRoutesBothPrefixesAndStripsThem(t *testing.T) {
+	r := startPlatform(t, nil, helloConfig("hello"))
+	for _, u := range []string{r.url("hello", "/hello"), r.p.RouterURL() + "/v4/p-1234/hello/hello"} {
+		resp, err := http.Post(u, "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "Hello Cerebrium!") {
+			t.Errorf("POST %s: %d %s", u, resp.StatusCode, body)
+		}
+		if resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("POST %s: no X-Request-Id in the response", u)
+		}
+	}
+	resp, err := http.Get(r.p.RouterURL() + "/nope/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("unknown app: status %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestScaleDownUnderLoadDropsNothing(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Scaling.MinReplicas = 3
+	r := startPlatform(t, nil, cfg)
+	l := startLoad(t, r.url("hello", ""), mix)
+	time.Sleep(1500 * time.Millisecond)
+	if err := r.p.App("hello").SetBounds(1, 5); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "one replica left", 15*time.Second, func() bool { return len(r.replicas("hello")) == 1 })
+	time.Sleep(time.Second)
+	l.stopAndCheck(t)
+}
+
+func TestRolloutUnderLoadDropsNothing(t *testing.T) {
+	for _, d := range []int{0, 2} {
+		t.Run(map[int]string{0: "at once", 2: "in steps over 2s"}[d], func(t *testing.T) {
+			cfg := helloConfig("hello")
+			cfg.Scaling.MinReplicas = 2
+			r := startPlatform(t, nil, cfg)
+			l := startLoad(t, r.url("hello", ""), mix)
+			time.Sleep(time.Second)
+			next := helloConfig("hello")
+			next.Scaling.MinReplicas = 2
+			next.Scaling.RollOutDurationSeconds = d
+			start := time.Now()
+			v, err := r.p.App("hello").Deploy(context.Background(), next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("revision %d rolled out in %s", v.N, time.Since(start))
+			time.Sleep(time.Second)
+			l.stopAndCheck(t)
+			st := r.app(t, "hello")
+			if len(st.Revisions) != 1 || st.Revisions[0].N != 2 || len(st.Revisions[0].Replicas) != 2 {
+				t.Errorf("after the rollout: %+v, want revision 2 alone with 2 replicas", st.Revisions)
+			}
+		})
+	}
+}
+
+func TestRolloutThatNeverGetsReadyIsRolledBack(t *testing.T) {
+	r := startPlatform(t, nil, helloConfig("hello"))
+	l := startLoad(t, r.url("hello", ""), loadMix{hello: 2})
+	time.Sleep(300 * time.Millisecond)
+	bad := helloConfig("hello")
+	bad.Runtime.Custom.Entrypoint = []string{"/bin/sh", "-c", "echo config is broken >&2; exit 3"}
+	_, err := r.p.App("hello").Deploy(context.Background(), bad)
+	if err == nil || !strings.Contains(err.Error(), "rolled back") || !strings.Contains(err.Error(), "config is broken") {
+		t.Fatalf("Deploy of a crashing revision: %v, want a rollback naming its output", err)
+	}
+	st := r.app(t, "hello")
+	if len(st.Revisions) != 1 || st.Revisions[0].N != 1 {
+		t.Errorf("after the rollback: %+v, want revision 1 alone", st.Revisions)
+	}
+	time.Sleep(300 * time.Millisecond)
+	l.stopAndCheck(t)
+}
+
+func TestMigrationUnderLoadDropsNothing(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Scaling.MinReplicas = 2
+	r := startPlatform(t, nil, cfg)
+	l := startLoad(t, r.url("hello", ""), mix)
+	time.Sleep(time.Second)
+	old := r.replicas("hello")[0].ID
+	to, err := r.p.App("hello").Migrate(context.Background(), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	l.stopAndCheck(t)
+	var ids []string
+	for _, rep := range r.replicas("hello") {
+		ids = append(ids, rep.ID)
+	}
+	if len(ids) != 2 || strings.Contains(strings.Join(ids, ","), old+",") || ids[1] != to {
+		t.Errorf("after migrating %s: replicas %v, want two ending with %s", old, ids, to)
+	}
+}
+
+func TestConcurrencyNeverExceeded(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Scaling.MinReplicas = 2
+	cfg.Scaling.ReplicaConcurrency = 2
+	cfg.Scaling.ResponseGracePeriod = 10
+	r := startPlatform(t, nil, cfg)
+	l := startLoad(t, r.url("hello", ""), loadMix{hello: 4, slow: 6, long: 0.3})
+	time.Sleep(2 * time.Second)
+	l.stopAndCheck(t)
+	for _, rep := range r.replicas("hello") {
+		var st struct {
+			MaxInFlight int `json:"max_in_flight"`
+			Served      int `json:"served"`
+		}
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(rep.Port) + "/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: served %d, max in flight %d", rep.ID, st.Served, st.MaxInFlight)
+		if st.MaxInFlight > 2 {
+			t.Errorf("%s had %d requests in flight at once; replica_concurrency is 2", rep.ID, st.MaxInFlight)
+		}
+		if st.MaxInFlight < 2 {
+			t.Errorf("%s never had 2 requests at once: the test did not load it", rep.ID)
+		}
+	}
+}
+
+func TestIgnoredSIGTERMIsKilledAtGracePeriod(t *testing.T) {
+	cfg := pythonConfig("stubborn", "")
+	cfg.Runtime.Custom.Entrypoint = []string{"/usr/bin/python3", "ignore_sigterm.py"}
+	cfg.Scaling.MinReplicas = 2
+	cfg.Scaling.ResponseGracePeriod = 2
+	cfg.Scaling.LoadBalancingAlgorithm = config.LBFirstAvailable
+	r := startPlatform(t, nil, cfg)
+	victim := r.replicas("stubborn")[0]
+	// Fill the first replica with requests that outlive the grace period.
+	client := &http.Client{Timeout: 10 * time.Second}
+	codes := make(chan int, 4)
+	for range 4 {
+		go func() {
+			resp, err := client.Get(r.url("stubborn", "/slow?seconds=8"))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	waitFor(t, "the first replica full", 5*time.Second, func() bool { return r.replicas("stubborn")[0].InFlight == 4 })
+	l := startLoad(t, r.url("stubborn", ""), loadMix{hello: 2})
+	if _, err := r.p.App("stubborn").Migrate(context.Background(), victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	gone := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	l.stopAndCheck(t)
+	for range 4 {
+		if c := <-codes; c != http.StatusGatewayTimeout {
+			t.Errorf("request held by the replica that ignores SIGTERM: %d, want 504", c)
+		}
+	}
+	// The fixture logs when it receives SIGTERM; the replica must be gone
+	// response_grace_period later, not sooner and not much later.
+	term := sigtermTime(t, r, "stubborn", victim.ID)
+	if d := gone.Sub(term); d < 2*time.Second || d > 2*time.Second+500*time.Millisecond {
+		t.Errorf("replica gone %s after SIGTERM; want response_grace_period (2s)", d)
+	} else {
+		t.Logf("replica gone %s after SIGTERM (grace period 2s)", d)
+	}
+	if syscall.Kill(victim.PID, 0) == nil {
+		t.Errorf("pid %d still alive", victim.PID)
+	}
+}
+
+// sigtermTime reads, through the admin API, when a replica logged that it
+// received SIGTERM.
+func sigtermTime(t *testing.T, r *running, app, id string) time.Time {
+	t.Helper()
+	resp, err := http.Get(r.p.AdminURL() + "/v1/apps/" + app + "/logs?n=1000&replica=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.Contains(line, "SIGTERM received") {
+			hms, err := time.ParseInLocation("15:04:05.000", strings.Fields(line)[0], time.Local)
+			if err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			now := time.Now()
+			return time.Date(now.Year(), now.Month(), now.Day(), hms.Hour(), hms.Minute(), hms.Second(), hms.Nanosecond(), time.Local)
+		}
+	}
+	t.Fatalf("replica %s never logged SIGTERM; its logs:\n%s", id, body)
+	return time.Time{}
+}
+
+func TestSIGKILLFromOutside(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Scaling.MinReplicas = 2
+	r := startPlatform(t, nil, cfg)
+	l := startLoad(t, r.url("hello", ""), loadMix{hello: 4})
+	time.Sleep(500 * time.Millisecond)
+	victim := r.replicas("hello")[0]
+	if err := syscall.Kill(-victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	// Take the dead port: any connection to it is the router sending to a
+	// dead replica.
+	var dialled atomic.Int64
+	taken := make(chan net.Listener, 1)
+	defer func() {
+		select {
+		case ln := <-taken:
+			ln.Close()
+		default:
+		}
+	}()
+	go func() {
+		// The port is free once the router closed its side of the dead
+		// connections.
+		for time.Since(killed) < 2*time.Second {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(victim.Port)))
+			if err != nil {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			taken <- ln
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				dialled.Add(1)
+				c.Close()
+			}
+		}
+	}()
+	waitFor(t, "the killed replica restarted", 10*time.Second, func() bool {
+		for _, rep := range r.replicas("hello") {
+			if rep.ID == victim.ID && rep.State == platform.Ready && rep.PID != victim.PID {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(500 * time.Millisecond)
+	l.stop()
+	t.Logf("load: %d requests sent, %d failed", l.sent.Load(), l.failed.Load())
+	// Only the requests the replica held when it died may fail (at most
+	// replica_concurrency of them, at the moment of the kill); every
+	// request not yet sent to it must go elsewhere.
+	if n := l.failed.Load(); n > int64(cfg.Scaling.ReplicaConcurrency) {
+		t.Errorf("%d requests failed, more than the %d the replica could hold:\n%s", n, cfg.Scaling.ReplicaConcurrency, strings.Join(l.failures, "\n"))
+	}
+	for _, at := range l.failedAt {
+		if d := at.Sub(killed); d > 100*time.Millisecond {
+			t.Errorf("a request failed %s after the kill: %s", d, strings.Join(l.failures, "\n"))
+		}
+	}
+	if n := dialled.Load(); n > 0 {
+		t.Errorf("the router connected %d times to the dead replica's port", n)
+	}
+}
+
+func TestShutdownUnderLoadFinishesInFlight(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Scaling.MinReplicas = 2
+	r := startPlatform(t, nil, cfg)
+	client := &http.Client{Timeout: 10 * time.Second}
+	codes := make(chan int, 6)
+	for range 6 {
+		go func() {
+			resp, err := client.Get(r.url("hello", "/slow?seconds=1.5"))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	waitFor(t, "6 in flight", 5*time.Second, func() bool { return r.app(t, "hello").InFlight == 6 })
+	start := time.Now()
+	r.stop(t)
+	t.Logf("stopped in %s", time.Since(start))
+	for range 6 {
+		if c := <-codes; c != 200 {
+			t.Errorf("in-flight request at shutdown: %d, want 200", c)
+		}
+	}
+}

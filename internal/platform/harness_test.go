@@ -1,0 +1,345 @@
+package platform_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebb-run/ebb/config"
+	"github.com/ebb-run/ebb/internal/platform"
+)
+
+// helloBin is the examples/hello binary, built once by TestMain.
+var helloBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ebb-platform-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	helloBin = filepath.Join(dir, "hello")
+	build := exec.Command("go", "build", "-o", helloBin, ".")
+	build.Dir = "../../examples/hello"
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building examples/hello:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// helloConfig is a config running the hello example with short timeouts.
+func helloConfig(name string) *config.Config {
+	dir, _ := filepath.Abs("../../examples/hello")
+	return &config.Config{
+		Path: filepath.Join(dir, "cerebrium.toml"),
+		Dir:  dir,
+		Deployment: config.Deployment{
+			Name: name, DisableAuth: true, DeploymentInitializationTimeout: 20,
+		},
+		Scaling: config.Scaling{
+			MinReplicas: 1, MaxReplicas: 5, ReplicaConcurrency: 4, ResponseGracePeriod: 4,
+		},
+		Runtime: config.Runtime{Custom: config.CustomRuntime{
+			Port: 8000, Entrypoint: []string{helloBin}, ReadycheckEndpoint: "/ready",
+		}},
+	}
+}
+
+// pythonConfig runs a FastAPI fixture from testdata under Debian's uvicorn.
+func pythonConfig(name, module string) *config.Config {
+	dir, _ := filepath.Abs("testdata")
+	return &config.Config{
+		Path: filepath.Join(dir, "cerebrium.toml"),
+		Dir:  dir,
+		Deployment: config.Deployment{
+			Name: name, DisableAuth: true, DeploymentInitializationTimeout: 30,
+		},
+		Scaling: config.Scaling{
+			MinReplicas: 1, MaxReplicas: 5, ReplicaConcurrency: 4, ResponseGracePeriod: 4,
+		},
+		Runtime: config.Runtime{Custom: config.CustomRuntime{
+			Port: 8000,
+			Entrypoint: []string{"/usr/bin/python3", "-m", "uvicorn", module + ":app",
+				"--host", "127.0.0.1", "--port", "8000", "--no-access-log"},
+			ReadycheckEndpoint: "/ready",
+		}},
+	}
+}
+
+// running is a platform under test.
+type running struct {
+	p      *platform.Platform
+	cancel context.CancelFunc
+	done   chan error
+	out    *syncBuffer
+	pids   sync.Map // every replica pid seen
+}
+
+// startPlatform runs apps on loopback ports and waits until they are ready.
+// Cleanup stops it and kills any process group it left behind.
+func startPlatform(t *testing.T, env []string, cfgs ...*config.Config) *running {
+	t.Helper()
+	out := &syncBuffer{}
+	p, err := platform.New(cfgs, platform.Options{
+		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
+		Driver: &platform.LocalDriver{Env: append(os.Environ(), env...)},
+		Out:    out, ReplicaOutput: testing.Verbose(),
+		LoadConfig: func(dir string) (*config.Config, error) {
+			return nil, errors.New("not used in tests")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{p: p, cancel: cancel, done: make(chan error, 1), out: out}
+	go func() { r.done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		r.stop(t)
+		r.pids.Range(func(k, _ any) bool {
+			pid := k.(int)
+			if syscall.Kill(-pid, 0) == nil {
+				t.Errorf("process group %d still alive after the platform stopped", pid)
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+			return true
+		})
+		if t.Failed() {
+			t.Logf("platform output:\n%s", out.String())
+		}
+	})
+	select {
+	case <-p.Ready():
+	case err := <-r.done:
+		t.Fatalf("platform exited: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("platform not ready after 30s\n%s", out.String())
+	}
+	go r.watchPIDs(ctx)
+	return r
+}
+
+// watchPIDs records every replica pid, so that cleanup can check they are
+// all gone.
+func (r *running) watchPIDs(ctx context.Context) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for _, a := range r.p.Status().Apps {
+			for _, v := range a.Revisions {
+				for _, rep := range v.Replicas {
+					if rep.PID > 0 {
+						r.pids.Store(rep.PID, true)
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *running) stop(t *testing.T) {
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		r.done <- err
+	case <-time.After(30 * time.Second):
+		t.Errorf("platform did not stop within 30s")
+	}
+}
+
+func (r *running) url(app, path string) string { return r.p.RouterURL() + "/" + app + path }
+
+func (r *running) app(t *testing.T, name string) platform.AppStatus {
+	t.Helper()
+	return r.p.App(name).Status()
+}
+
+// replicas lists the app's replicas in every revision.
+func (r *running) replicas(name string) []platform.ReplicaStatus {
+	var out []platform.ReplicaStatus
+	for _, v := range r.p.App(name).Status().Revisions {
+		out = append(out, v.Replicas...)
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// load is a load generator: workers send a mix of short and long requests
+// until stopped, and count what failed.
+type load struct {
+	sent, failed atomic.Int64
+	stopc        chan struct{}
+	wg           sync.WaitGroup
+	mu           sync.Mutex
+	failures     []string
+	failedAt     []time.Time
+}
+
+// loadMix names the request each worker sends in turn.
+type loadMix struct {
+	hello, slow, stream int     // workers of each kind
+	long                float64 // seconds for slow and stream
+}
+
+func startLoad(t *testing.T, base string, mix loadMix) *load {
+	t.Helper()
+	l := &load{stopc: make(chan struct{})}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, Proxy: nil}, Timeout: 30 * time.Second}
+	kinds := []struct {
+		n  int
+		fn func() error
+	}{
+		{mix.hello, func() error { return doHello(client, base) }},
+		{mix.slow, func() error { return doSlow(client, base, mix.long) }},
+		{mix.stream, func() error { return doStream(client, base, mix.long) }},
+	}
+	for _, k := range kinds {
+		for range k.n {
+			l.wg.Go(func() {
+				for {
+					select {
+					case <-l.stopc:
+						return
+					default:
+					}
+					l.sent.Add(1)
+					if err := k.fn(); err != nil {
+						l.failed.Add(1)
+						l.mu.Lock()
+						l.failedAt = append(l.failedAt, time.Now())
+						if len(l.failures) < 20 {
+							l.failures = append(l.failures, time.Now().Format("15:04:05.000")+" "+err.Error())
+						}
+						l.mu.Unlock()
+					}
+				}
+			})
+		}
+	}
+	t.Cleanup(l.stop)
+	return l
+}
+
+func (l *load) stop() {
+	select {
+	case <-l.stopc:
+	default:
+		close(l.stopc)
+	}
+	l.wg.Wait()
+}
+
+// stopAndCheck stops the load and fails the test unless every request
+// succeeded.
+func (l *load) stopAndCheck(t *testing.T) {
+	t.Helper()
+	l.stop()
+	t.Logf("load: %d requests sent, %d failed", l.sent.Load(), l.failed.Load())
+	if l.failed.Load() > 0 {
+		t.Errorf("%d of %d requests failed; first failures:\n%s", l.failed.Load(), l.sent.Load(), strings.Join(l.failures, "\n"))
+	}
+	if l.sent.Load() < 10 {
+		t.Errorf("only %d requests sent: the load generator did not run", l.sent.Load())
+	}
+}
+
+func doHello(c *http.Client, base string) error {
+	resp, err := c.Post(base+"/hello", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		return fmt.Errorf("POST /hello: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), "Hello Cerebrium!") {
+		return fmt.Errorf("POST /hello: %d %q %v", resp.StatusCode, body, err)
+	}
+	return nil
+}
+
+func doSlow(c *http.Client, base string, secs float64) error {
+	resp, err := c.Get(fmt.Sprintf("%s/slow?seconds=%g", base, secs))
+	if err != nil {
+		return fmt.Errorf("GET /slow: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		return fmt.Errorf("GET /slow: %d %q %v", resp.StatusCode, body, err)
+	}
+	return nil
+}
+
+func doStream(c *http.Client, base string, secs float64) error {
+	resp, err := c.Get(fmt.Sprintf("%s/stream?seconds=%g", base, secs))
+	if err != nil {
+		return fmt.Errorf("GET /stream: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET /stream: %d %q", resp.StatusCode, body)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	done := false
+	for sc.Scan() {
+		if sc.Text() == "event: done" {
+			done = true
+		}
+	}
+	if !done {
+		return fmt.Errorf("GET /stream: stream ended without its done event (%v)", sc.Err())
+	}
+	return nil
+}

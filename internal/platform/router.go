@@ -1,0 +1,201 @@
+package platform
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ebb-run/ebb/internal/proxy"
+)
+
+// maxAttempts bounds how many replicas one request is tried on when
+// replicas refuse it without processing it.
+const maxAttempts = 10
+
+// router serves every app at /{app}/… and /v4/{project}/{app}/…, stripping
+// the prefix, and sends each request to a ready replica with a free slot,
+// queueing it while there is none.
+type router struct {
+	p     *Platform
+	proxy *proxy.Proxy
+}
+
+// lookup finds the app a path addresses and the path the app sees. It
+// does not allocate.
+func (p *Platform) lookup(path string) (*App, string) {
+	apps := *p.apps.Load()
+	if rest, ok := strings.CutPrefix(path, "/v4/"); ok {
+		// /v4/{project}/{app}/…
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			name, tail := splitSegment(rest[i+1:])
+			if a := apps[name]; a != nil {
+				return a, tail
+			}
+		}
+	}
+	if len(path) < 2 || path[0] != '/' {
+		return nil, ""
+	}
+	name, tail := splitSegment(path[1:])
+	return apps[name], tail
+}
+
+// splitSegment splits "app/rest" into "app" and "/rest" ("/" when empty).
+func splitSegment(s string) (string, string) {
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, "/"
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := rt.p
+	a, path := p.lookup(r.URL.Path)
+	if a == nil {
+		http.Error(w, "ebb: no app at "+r.URL.Path, http.StatusNotFound)
+		return
+	}
+	if !a.noAuth.Load() && !p.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ebb"`)
+		http.Error(w, "ebb: missing or wrong API key (Authorization: Bearer <key>)", http.StatusUnauthorized)
+		a.codes.add(http.StatusUnauthorized)
+		return
+	}
+	a.requests.Add(1)
+	rec := getRecorder(w)
+	defer putRecorder(rec)
+
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(a.grace.Load()))
+	defer cancel()
+	u := *r.URL
+	u.Path, u.RawPath = path, ""
+	out := r.WithContext(ctx)
+	out.URL = &u
+	if r.Header.Get("Authorization") != "" && !a.noAuth.Load() {
+		// The platform's key is for the platform, not the app.
+		out.Header = r.Header.Clone()
+		out.Header.Del("Authorization")
+	}
+	for attempt := 1; ; attempt++ {
+		rep, inc, waited, err := a.acquire(ctx)
+		if waited > 0 {
+			a.queueHist.Observe(waited.Seconds())
+		}
+		if err != nil {
+			rt.refuse(rec, r, a, err)
+			break
+		}
+		actx, acancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(inc.ctx, acancel)
+		err = rt.proxy.Forward(rec, out.WithContext(actx), inc.addr)
+		stop()
+		acancel()
+		rep.release()
+		if err == nil {
+			rep.served.Add(1)
+			break
+		}
+		if !proxy.Retryable(err) {
+			if ctx.Err() == nil && rec.code == http.StatusBadGateway {
+				// The replica failed mid-request (it probably died): send
+				// nothing more until its readiness check passes again.
+				rep.suspend(err)
+			}
+			break
+		}
+		rep.suspend(err)
+		if attempt == maxAttempts {
+			rec.Header().Set("Retry-After", "1")
+			http.Error(rec, "ebb: no replica could take the request", http.StatusBadGateway)
+			break
+		}
+	}
+	a.codes.add(rec.status())
+}
+
+// refuse answers a request that got no replica.
+func (rt *router) refuse(w http.ResponseWriter, r *http.Request, a *App, err error) {
+	switch {
+	case errors.Is(err, ErrQueueFull), errors.Is(err, errAppStopping):
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "ebb: "+a.name+": "+err.Error(), http.StatusServiceUnavailable)
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(499)
+	default:
+		http.Error(w, "ebb: "+a.name+": no replica became free within response_grace_period", http.StatusGatewayTimeout)
+	}
+}
+
+func (p *Platform) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(p.apiKey)) == 1
+}
+
+// recorder remembers the status code written through it. It unwraps to
+// the underlying writer, so http.ResponseController (flushing, hijacking
+// for WebSockets, deadlines) reaches the real connection.
+type recorder struct {
+	http.ResponseWriter
+	code int
+}
+
+var recorders = sync.Pool{New: func() any { return new(recorder) }}
+
+func getRecorder(w http.ResponseWriter) *recorder {
+	rec := recorders.Get().(*recorder)
+	rec.ResponseWriter, rec.code = w, 0
+	return rec
+}
+
+func putRecorder(rec *recorder) {
+	rec.ResponseWriter = nil
+	recorders.Put(rec)
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.code == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
+		rec.code = code
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if rec.code == 0 {
+		rec.code = http.StatusOK
+	}
+	return rec.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher for handlers that assert it directly.
+func (rec *recorder) Flush() {
+	if rec.code == 0 {
+		rec.code = http.StatusOK
+	}
+	_ = http.NewResponseController(rec.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker for handlers that assert it directly.
+func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if rec.code == 0 {
+		rec.code = http.StatusSwitchingProtocols
+	}
+	return http.NewResponseController(rec.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+func (rec *recorder) status() int {
+	if rec.code == 0 {
+		return http.StatusOK
+	}
+	return rec.code
+}
