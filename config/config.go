@@ -61,6 +61,17 @@ type Hardware struct {
 	Region   string   `json:"region,omitempty"`
 }
 
+// IsGPU reports whether compute names an accelerator (anything but "CPU"):
+// then gpu_count defaults to 1 and replica_concurrency to 1.
+func (h Hardware) IsGPU() bool {
+	for _, c := range h.Compute {
+		if c != "CPU" {
+			return true
+		}
+	}
+	return false
+}
+
 // Scaling metrics.
 const (
 	MetricConcurrency = "concurrency_utilization"
