@@ -44,6 +44,7 @@ type App struct {
 	min, max  int         // guarded by mu
 	desired   int         // guarded by mu
 	manual    bool        // desired follows min (no autoscaler); guarded by mu
+	byHand    bool        // min/max set by SetBounds, kept across deploys; guarded by mu
 	failing   string      // guarded by mu
 	lastEvent string      // guarded by mu
 	deploying bool        // guarded by mu
@@ -231,7 +232,7 @@ func (a *App) SetBounds(minN, maxN int) error {
 		return fmt.Errorf("scale %s: want 0 <= min <= max and max >= 1, got min %d max %d", a.name, minN, maxN)
 	}
 	a.mu.Lock()
-	a.min, a.max = minN, maxN
+	a.min, a.max, a.byHand = minN, maxN, true
 	if a.manual {
 		a.desired = minN
 	} else {

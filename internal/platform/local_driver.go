@@ -1,25 +1,25 @@
 package platform
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
+	"time"
+
+	"github.com/ebb-run/ebb/internal/supervisor"
 )
 
 // LocalDriver runs replicas as processes on this machine, each in its own
-// process group, on a free loopback port passed as $PORT. The zero value
-// is usable.
+// process group, on a free loopback port passed as $PORT (with the same
+// $PORT expansion and literal-port rewrite of the command as `ebb run`).
+// The zero value is usable.
 type LocalDriver struct {
-	// Env is the base environment; nil means os.Environ().
+	// Env is added to every replica's environment (after ebb's own
+	// environment, before the replica's EBB_* and PORT variables).
 	Env []string
 }
 
@@ -30,113 +30,102 @@ func (d *LocalDriver) Start(ctx context.Context, spec ReplicaSpec) (Instance, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
-	port, err := freePort()
+	port, err := supervisor.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
-	argv := rewritePort(spec.Argv, spec.Port, port)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = spec.Dir
-	env := d.Env
-	if env == nil {
-		env = os.Environ()
+	argv, notes := supervisor.PrepareCommand(spec.Argv, spec.Port, port)
+	for _, n := range notes {
+		if spec.Output != nil {
+			spec.Output("ebb", "port rewrite: "+n)
+		}
 	}
-	cmd.Env = append(append(append([]string(nil), env...), spec.Env...), "PORT="+strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
+	env := append(append(append([]string(nil), d.Env...), spec.Env...), "PORT="+strconv.Itoa(port))
+	p, err := supervisor.Start(supervisor.Options{
+		Argv:   argv,
+		Dir:    spec.Dir,
+		Env:    env,
+		Stdout: &supervisor.LineWriter{W: lineFunc{"stdout", spec.Output}},
+		Stderr: &supervisor.LineWriter{W: lineFunc{"stderr", spec.Output}},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.ID, err)
+	return &localProcess{p: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, nil
+}
+
+// lineFunc receives whole lines from a supervisor.LineWriter.
+type lineFunc struct {
+	stream string
+	out    func(stream, line string)
+}
+
+func (f lineFunc) Write(b []byte) (int, error) {
+	if f.out != nil {
+		f.out(f.stream, string(bytes.TrimRight(b, "\r\n")))
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.ID, err)
-	}
-	p := &localProcess{cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), done: make(chan struct{})}
-	var lines sync.WaitGroup
-	lines.Go(func() { scanLines(stdout, "stdout", spec.Output) })
-	lines.Go(func() { scanLines(stderr, "stderr", spec.Output) })
-	go func() {
-		// Wait only after the pipes are drained, as os/exec requires.
-		lines.Wait()
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return len(b), nil
 }
 
 // localProcess is a replica process started by LocalDriver.
 type localProcess struct {
-	cmd  *exec.Cmd
+	p    *supervisor.Process
 	addr string
-	done chan struct{}
-	err  error // written before done is closed
+
+	groupOnce sync.Once
+	groupDone chan struct{}
 }
 
-func (p *localProcess) Addr() string          { return p.addr }
-func (p *localProcess) PID() int              { return p.cmd.Process.Pid }
-func (p *localProcess) Done() <-chan struct{} { return p.done }
-func (p *localProcess) ExitErr() error        { return p.err }
+// groupPoll is how often GroupDone checks whether the group is empty.
+const groupPoll = 10 * time.Millisecond
+
+// GroupDone is closed once the main process has exited and no process of
+// its group is left: a wrapper such as `go run` or `sh -c` may exit on
+// SIGTERM while the app it started is still finishing its requests.
+func (l *localProcess) GroupDone() <-chan struct{} {
+	l.groupOnce.Do(func() {
+		l.groupDone = make(chan struct{})
+		go func() {
+			defer close(l.groupDone)
+			<-l.p.Done()
+			for groupAlive(l.p.Pid()) {
+				time.Sleep(groupPoll)
+			}
+		}()
+	})
+	return l.groupDone
+}
+
+// groupAlive reports whether a live (not zombie) process is in group pgid.
+func groupAlive(pgid int) bool {
+	if err := syscall.Kill(-pgid, 0); err != nil {
+		return false
+	}
+	members, err := supervisor.GroupMembers(pgid)
+	return err != nil || len(members) > 0
+}
+
+func (l *localProcess) Addr() string          { return l.addr }
+func (l *localProcess) PID() int              { return l.p.Pid() }
+func (l *localProcess) Done() <-chan struct{} { return l.p.Done() }
 
 // Terminate sends SIGTERM to the process group.
-func (p *localProcess) Terminate() error { return p.signal(syscall.SIGTERM) }
+func (l *localProcess) Terminate() error { return l.p.SignalGroup(syscall.SIGTERM) }
 
 // Kill sends SIGKILL to the process group.
-func (p *localProcess) Kill() error { return p.signal(syscall.SIGKILL) }
+func (l *localProcess) Kill() error { return l.p.Kill() }
 
-func (p *localProcess) signal(sig syscall.Signal) error {
-	err := syscall.Kill(-p.cmd.Process.Pid, sig)
-	if errors.Is(err, syscall.ESRCH) {
+// ExitErr describes the exit: nil for status 0.
+func (l *localProcess) ExitErr() error {
+	if err := l.p.Err(); err != nil {
+		return err
+	}
+	switch c := l.p.ExitCode(); {
+	case c == 0:
 		return nil
+	case c > 128:
+		return fmt.Errorf("killed by signal %d (%v)", c-128, syscall.Signal(c-128))
+	default:
+		return fmt.Errorf("exit status %d", c)
 	}
-	if err != nil {
-		return fmt.Errorf("signal %v to group %d: %w", sig, p.cmd.Process.Pid, err)
-	}
-	return nil
-}
-
-func scanLines(r io.Reader, stream string, out func(stream, line string)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if out != nil {
-			out(stream, sc.Text())
-		}
-	}
-	_, _ = io.Copy(io.Discard, r)
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// rewritePort expands $PORT and ${PORT} in argv and replaces the
-// configured port where it appears as a whole argument or after ':' or '='.
-func rewritePort(argv []string, configured, port int) []string {
-	ps := strconv.Itoa(port)
-	cs := strconv.Itoa(configured)
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		a = strings.ReplaceAll(strings.ReplaceAll(a, "${PORT}", ps), "$PORT", ps)
-		if configured > 0 {
-			switch {
-			case a == cs:
-				a = ps
-			case strings.HasSuffix(a, ":"+cs):
-				a = strings.TrimSuffix(a, cs) + ps
-			case strings.HasSuffix(a, "="+cs):
-				a = strings.TrimSuffix(a, cs) + ps
-			}
-		}
-		out[i] = a
-	}
-	return out
 }

@@ -338,7 +338,7 @@ func (p *Platform) progress(ctx context.Context) {
 				for _, v := range a.Status().Revisions {
 					for _, r := range v.Replicas {
 						if r.State == Starting {
-							p.eventf("%s: %s starting (%ds)...", a.name, r.ID, int(r.AgeSeconds))
+							p.eventf("%s: %s starting (%.0fs)...", a.name, r.ID, r.AgeSeconds)
 						}
 					}
 				}

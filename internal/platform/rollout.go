@@ -43,7 +43,9 @@ func (a *App) Deploy(ctx context.Context, cfg *config.Config) (*Revision, error)
 	a.deploying = true
 	a.nextRev++
 	v := &Revision{N: a.nextRev, cfg: *cfg, created: a.p.now()}
-	a.min, a.max = cfg.Scaling.MinReplicas, cfg.Scaling.MaxReplicas
+	if !a.byHand {
+		a.min, a.max = cfg.Scaling.MinReplicas, cfg.Scaling.MaxReplicas
+	}
 	if a.manual {
 		a.desired = a.min
 	} else {

@@ -34,8 +34,12 @@ func (r *Replica) terminate(inc *incarnation, reason string) {
 	}
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
+	gone := inc.inst.Done()
+	if g, ok := inc.inst.(groupWaiter); ok {
+		gone = g.GroupDone()
+	}
 	select {
-	case <-inc.inst.Done(): // (3)
+	case <-gone: // (3)
 		a.logf("%s: exited %s after SIGTERM (%v)", r.ID, a.p.now().Sub(start).Round(time.Millisecond), exitText(inc.inst.ExitErr()))
 	case <-timer.C: // (4)
 		held := r.InFlight()
@@ -53,6 +57,14 @@ func (r *Replica) terminate(inc *incarnation, reason string) {
 	// The main process is gone; kill whatever it left in its group.
 	_ = inc.inst.Kill()
 }
+
+// groupWaiter is implemented by instances whose process may leave others
+// running (a process group); GroupDone is closed when all are gone.
+type groupWaiter interface {
+	GroupDone() <-chan struct{}
+}
+
+var _ groupWaiter = (*localProcess)(nil)
 
 func exitText(err error) string {
 	if err == nil {
