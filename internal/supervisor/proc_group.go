@@ -2,9 +2,11 @@ package supervisor
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 // GroupMembers lists the live processes (not zombies) whose process group is
@@ -39,4 +41,27 @@ func GroupMembers(pgid int) ([]int, error) {
 		}
 	}
 	return pids, nil
+}
+
+// WaitGroupGone waits until no process of group pgid is left, checking
+// every 10 ms, and returns nil, or ctx's error when ctx ends first. After a
+// shell leading the group has exited, this is how to wait for the server it
+// started (sh -c "cd app && exec-less server") to finish its own shutdown.
+func WaitGroupGone(ctx context.Context, pgid int) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		members, err := GroupMembers(pgid)
+		if err != nil {
+			return err
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("supervisor: group %d still has %v: %w", pgid, members, ctx.Err())
+		case <-t.C:
+		}
+	}
 }

@@ -1,0 +1,365 @@
+package shim_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ebb-run/ebb/graceful"
+	"github.com/ebb-run/ebb/internal/testapps"
+)
+
+// uvicornArgs runs the plain FastAPI fixture on Debian's uvicorn, naming
+// the configured port literally as a Dockerfile CMD would.
+func uvicornArgs(module string) []string {
+	return []string{testapps.DebianPython, "-m", "uvicorn", module + ":app",
+		"--app-dir", testapps.PythonDir(), "--host", "127.0.0.1", "--port", "8000"}
+}
+
+func assertDrainAnswer(t *testing.T, r result) {
+	t.Helper()
+	if r.err != nil {
+		t.Errorf("request during drain: %v, want the 503 drain answer", r.err)
+		return
+	}
+	if r.code != http.StatusServiceUnavailable || r.header.Get(graceful.DrainHeader) == "" ||
+		!r.close || r.header.Get("Retry-After") == "" {
+		t.Errorf("request during drain: %d close=%v %v, want 503 with %s, Connection: close, Retry-After",
+			r.code, r.close, r.header, graceful.DrainHeader)
+	}
+}
+
+// TestUvicornWithoutSigtermHandling: uvicorn closes its socket at SIGTERM;
+// behind ebb run nothing is dropped.
+func TestUvicornWithoutSigtermHandling(t *testing.T) {
+	e := startEbb(t, append([]string{"--port", "8000", "--ready-path", "/ready", "--grace", "6",
+		"--concurrency", "10", "--"}, uvicornArgs("plain")...)...)
+	e.waitReady("/ready", 20*time.Second)
+	e.waitLog(`rewrote the command for the internal port`, time.Second)
+
+	c := newClient()
+	var inflight []<-chan result
+	for range 5 {
+		inflight = append(inflight, goDo(c, e.url("/sleep?s=1.5")))
+	}
+	e.waitMetric("ebb_run_requests_in_flight", 5, 5*time.Second)
+	termAt := e.sigterm()
+
+	// Readiness flips at once; new requests get the drain answer.
+	time.Sleep(30 * time.Millisecond)
+	ready := do(newClient(), "GET", e.url("/ready"))
+	if ready.code != http.StatusServiceUnavailable {
+		t.Errorf("/ready after SIGTERM: %d %v, want 503", ready.code, ready.err)
+	}
+	for range 3 {
+		assertDrainAnswer(t, do(newClient(), "GET", e.url("/hello")))
+	}
+	var last time.Time
+	for i, ch := range inflight {
+		r := <-ch
+		if r.err != nil || r.code != http.StatusOK || !strings.Contains(r.body, "slept") {
+			t.Errorf("in-flight request %d: %d %q %v, want 200", i, r.code, r.body, r.err)
+		}
+		if r.at.After(last) {
+			last = r.at
+		}
+	}
+	code := e.wait(10 * time.Second)
+	t.Logf("SIGTERM -> last in-flight answered %v -> ebb exited %v later (code %d)",
+		last.Sub(termAt).Round(time.Millisecond), e.exitAt.Sub(last).Round(time.Millisecond), code)
+	if gap := e.exitAt.Sub(last); gap > 1500*time.Millisecond {
+		t.Errorf("ebb exited %v after the last in-flight request; want right after", gap)
+	}
+	if strings.Contains(e.out.String(), "SIGKILL") {
+		t.Errorf("uvicorn needed SIGKILL")
+	}
+	e.assertGroupGone()
+}
+
+// TestSeedPatternBehindEbbRun: the seed's FastAPI lifespan pattern, unchanged,
+// drains cleanly behind ebb run too.
+func TestSeedPatternBehindEbbRun(t *testing.T) {
+	e := startEbb(t, append([]string{"--port", "8000", "--ready-path", "/ready", "--grace", "6", "--"},
+		uvicornArgs("seed")...)...)
+	e.waitReady("/ready", 20*time.Second)
+	slow := goDo(newClient(), e.url("/sleep?s=1"))
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	e.sigterm()
+	time.Sleep(30 * time.Millisecond)
+	assertDrainAnswer(t, do(newClient(), "POST", e.url("/hello")))
+	if r := <-slow; r.code != http.StatusOK {
+		t.Errorf("in-flight: %d %v, want 200", r.code, r.err)
+	}
+	e.wait(10 * time.Second)
+	e.assertGroupGone()
+}
+
+// TestAppIgnoringSigterm: SIGKILL at the grace period, 504 for what was in
+// flight.
+func TestAppIgnoringSigterm(t *testing.T) {
+	e := startEbb(t, "--grace", "2", "--ready-path", "/ready", "--", appServerBin, "-on-sigterm", "ignore")
+	e.waitReady("/ready", 10*time.Second)
+	slow := goDo(newClient(), e.url("/sleep?d=30s"))
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	termAt := e.sigterm()
+	r := <-slow
+	if r.code != http.StatusGatewayTimeout {
+		t.Errorf("in-flight at SIGKILL: %d %v, want 504", r.code, r.err)
+	}
+	code := e.wait(10 * time.Second)
+	took := e.exitAt.Sub(termAt)
+	t.Logf("exited %v after SIGTERM with code %d", took.Round(time.Millisecond), code)
+	if took < 2*time.Second || took > 3500*time.Millisecond {
+		t.Errorf("exited %v after SIGTERM, want just after the 2s grace period", took)
+	}
+	if code != 137 {
+		t.Errorf("exit code %d, want 137 (the app was SIGKILLed)", code)
+	}
+	e.assertGroupGone()
+}
+
+// TestAppIgnoringSigtermWhenIdle: no request in flight, the app gets SIGTERM
+// at once, ignores it, and is SIGKILLed at the grace period.
+func TestAppIgnoringSigtermWhenIdle(t *testing.T) {
+	e := startEbb(t, "--grace", "1", "--", appServerBin, "-on-sigterm", "ignore")
+	e.waitReady("/", 10*time.Second)
+	termAt := e.sigterm()
+	e.waitLog("got SIGTERM (ignored)", 2*time.Second)
+	e.wait(5 * time.Second)
+	if took := e.exitAt.Sub(termAt); took < time.Second || took > 2500*time.Millisecond {
+		t.Errorf("exited %v after SIGTERM, want just after the 1s grace period", took)
+	}
+	e.assertGroupGone()
+}
+
+// TestShellFormGetsSigterm: sh -c with more than one command does not exec,
+// and a shell does not pass SIGTERM on; signalling the group does.
+func TestShellFormGetsSigterm(t *testing.T) {
+	// dash does not exec the last command of "cd ... && server".
+	script := "cd " + testapps.PythonDir() + " && " + strings.Join(uvicornArgs("plain"), " ")
+	e := startEbb(t, "--port", "8000", "--ready-path", "/ready", "--grace", "10", "--", "sh", "-c", script)
+	e.waitReady("/ready", 20*time.Second)
+	slow := goDo(newClient(), e.url("/sleep?s=0.5"))
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	termAt := e.sigterm()
+	if r := <-slow; r.code != http.StatusOK {
+		t.Errorf("in-flight: %d %v, want 200", r.code, r.err)
+	}
+	e.wait(8 * time.Second)
+	out := e.out.String()
+	if !strings.Contains(out, "Finished server process") {
+		t.Errorf("uvicorn did not shut down on SIGTERM through the shell")
+	}
+	if took := e.exitAt.Sub(termAt); took > 5*time.Second {
+		t.Errorf("took %v: SIGTERM did not reach uvicorn (waited for SIGKILL)", took)
+	}
+	e.assertGroupGone()
+}
+
+// TestConcurrencyLimitHoldsExactly: 200 concurrent clients, the app never
+// sees more than --concurrency at once.
+func TestConcurrencyLimitHoldsExactly(t *testing.T) {
+	const limit, clients = 4, 200
+	e := startEbb(t, "--concurrency", fmt.Sprint(limit), "--queue", "400", "--", appServerBin)
+	e.waitReady("/", 10*time.Second)
+	c := newClient()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for range clients {
+		wg.Go(func() {
+			r := do(c, "GET", e.url("/sleep?d=20ms"))
+			mu.Lock()
+			codes[r.code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if codes[200] != clients {
+		t.Errorf("status codes %v, want %d x 200", codes, clients)
+	}
+	peak := do(c, "GET", e.url("/max"))
+	if peak.body != fmt.Sprint(limit) {
+		t.Errorf("the app saw at most %s requests at once, want exactly %d", peak.body, limit)
+	}
+}
+
+// TestQueueFull: beyond concurrency + queue, 503 with Retry-After and the
+// drain marker.
+func TestQueueFull(t *testing.T) {
+	e := startEbb(t, "--concurrency", "1", "--queue", "1", "--", appServerBin)
+	e.waitReady("/", 10*time.Second)
+	c := newClient()
+	a := goDo(c, e.url("/sleep?d=500ms"))
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	b := goDo(c, e.url("/sleep?d=10ms"))
+	e.waitMetric("ebb_run_requests_queued", 1, 5*time.Second)
+	r := do(c, "GET", e.url("/"))
+	if r.code != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || r.header.Get(graceful.DrainHeader) == "" {
+		t.Errorf("over the queue: %d %v, want 503 with Retry-After and %s", r.code, r.header, graceful.DrainHeader)
+	}
+	if ra, rb := <-a, <-b; ra.code != 200 || rb.code != 200 {
+		t.Errorf("admitted requests: %d, %d; want 200, 200", ra.code, rb.code)
+	}
+}
+
+// TestStreamAndWebSocketDrain: an SSE stream and a WebSocket in flight at
+// SIGTERM run to their natural end; only then is the app stopped.
+func TestStreamAndWebSocketDrain(t *testing.T) {
+	e := startEbb(t, "--grace", "8", "--ready-path", "/ready", "--", appServerBin, "-on-sigterm", "graceful")
+	e.waitReady("/ready", 10*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+e.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	stream := make(chan result, 1)
+	firstEvent := make(chan struct{})
+	go func() {
+		resp, err := http.Get(e.url("/stream?n=10&every=100ms"))
+		if err != nil {
+			stream <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 64)
+		var body strings.Builder
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 && body.Len() == 0 {
+				close(firstEvent) // flushed at once, not buffered
+			}
+			body.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		stream <- result{code: resp.StatusCode, body: body.String(), at: time.Now()}
+	}()
+	select {
+	case <-firstEvent:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream's first event was not flushed through the shim")
+	}
+	e.waitMetric("ebb_run_requests_in_flight", 2, 5*time.Second)
+	e.sigterm()
+	time.Sleep(50 * time.Millisecond)
+	assertDrainAnswer(t, do(newClient(), "GET", e.url("/")))
+
+	// The WebSocket keeps working during the drain.
+	for i := range 5 {
+		msg := fmt.Sprintf("ping %d", i)
+		if err := ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatalf("ws write during drain: %v", err)
+		}
+		_, got, err := ws.Read(ctx)
+		if err != nil || string(got) != msg {
+			t.Fatalf("ws echo during drain: %q %v", got, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	select {
+	case <-e.done:
+		t.Fatal("ebb exited while a WebSocket was open")
+	default:
+	}
+	r := <-stream
+	if r.err != nil || r.code != 200 || !strings.Contains(r.body, "data: 9") || !strings.Contains(r.body, "data: end") {
+		t.Errorf("stream: %d %q %v, want all 10 events and the end", r.code, r.body, r.err)
+	}
+	closedAt := time.Now()
+	if err := ws.Close(websocket.StatusNormalClosure, "done"); err != nil {
+		t.Logf("ws close: %v", err)
+	}
+	e.wait(5 * time.Second)
+	if gap := e.exitAt.Sub(closedAt); gap > 1500*time.Millisecond {
+		t.Errorf("ebb exited %v after the WebSocket closed; want right after", gap)
+	}
+	if !strings.Contains(e.out.String(), "got SIGTERM") {
+		t.Errorf("the app never got SIGTERM")
+	}
+	e.assertGroupGone()
+}
+
+// TestAppExitsOnItsOwn: ebb exits with the app's code; requests in flight get
+// 502.
+func TestAppExitsOnItsOwn(t *testing.T) {
+	e := startEbb(t, "--concurrency", "4", "--", appServerBin)
+	e.waitReady("/", 10*time.Second)
+	slow := goDo(newClient(), e.url("/sleep?d=20s"))
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	if r := do(newClient(), "GET", e.url("/exit?code=3")); r.code != 200 {
+		t.Fatalf("/exit: %d %v", r.code, r.err)
+	}
+	if r := <-slow; r.code != http.StatusBadGateway {
+		t.Errorf("in flight when the app exited: %d %v, want 502", r.code, r.err)
+	}
+	if code := e.wait(5 * time.Second); code != 3 {
+		t.Errorf("ebb exit code %d, want the app's 3", code)
+	}
+	e.assertGroupGone()
+}
+
+// TestRequestsWaitForReadiness: a request sent while the app starts waits
+// for it instead of failing; readiness answers 503 meanwhile.
+func TestRequestsWaitForReadiness(t *testing.T) {
+	e := startEbb(t, "--ready-path", "/ready", "--", "sh", "-c", "sleep 1; exec "+appServerBin)
+	time.Sleep(200 * time.Millisecond)
+	if r := do(newClient(), "GET", e.url("/ready")); r.code != http.StatusServiceUnavailable {
+		t.Errorf("/ready while starting: %d %v, want 503", r.code, r.err)
+	}
+	start := time.Now()
+	r := do(newClient(), "GET", e.url("/"))
+	if r.code != 200 || r.body != "ok" {
+		t.Errorf("request while starting: %d %q %v, want 200 ok once ready", r.code, r.body, r.err)
+	}
+	t.Logf("waited %v for the app", time.Since(start).Round(time.Millisecond))
+	if v, ok := e.metric("ebb_run_cold_start_seconds"); !ok || v < 0.5 {
+		t.Errorf("cold start metric %v %v, want about 1s", v, ok)
+	}
+}
+
+// TestMetricsAndRequestID: /metrics on the admin listener counts requests by
+// code; X-Request-Id is added.
+func TestMetricsAndRequestID(t *testing.T) {
+	e := startEbb(t, "--", appServerBin)
+	e.waitReady("/", 10*time.Second)
+	r := do(newClient(), "GET", e.url("/"))
+	if r.header.Get("X-Request-Id") == "" {
+		t.Errorf("no X-Request-Id in the response: %v", r.header)
+	}
+	resp, err := http.Get("http://" + e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, _ = fmt.Fprint(&b, readAll(resp))
+	for _, want := range []string{`ebb_run_requests_total{code="200"}`, `ebb_run_state{state="ready"} 1`,
+		"ebb_run_request_duration_seconds_bucket", "ebb_run_requests_in_flight 0", "ebb_run_concurrency_limit 100"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func readAll(resp *http.Response) string {
+	var sb strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			return sb.String()
+		}
+	}
+}

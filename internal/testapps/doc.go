@@ -1,0 +1,14 @@
+// Package testapps holds small apps with known termination behaviour, used
+// as fixtures by the end-to-end tests of `ebb run`, `ebb up` and `ebb check`:
+//
+//   - appserver: a Go HTTP server whose SIGTERM behaviour is chosen by flag
+//     (die at once, ignore it, or shut down gracefully), with slow,
+//     streaming and WebSocket endpoints and a report of its peak concurrency;
+//   - python/plain.py: a FastAPI app with no SIGTERM handling of its own, run
+//     on Debian's uvicorn;
+//   - python/seed.py: the lifespan pattern of the graceful-termination seed
+//     document (Debian's FastAPI predates lifespan=, so it sets
+//     app.router.lifespan_context).
+//
+// Build appserver with BuildAppServer; find the Python files with Dir.
+package testapps
