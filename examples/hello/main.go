@@ -9,9 +9,12 @@
 //	GET  /slow?seconds=N   sleeps N seconds (honouring cancellation), then answers
 //	GET  /stream?seconds=N server-sent events, one a second, for N seconds
 //	GET  /ws               WebSocket echo
-//	GET  /stats            {"in_flight":N,"max_in_flight":M,"served":K,"pid":P}
+//	GET  /stats            {"in_flight":N,"max_in_flight":M,"served":K,"queued":Q,"pid":P}
 //
-// Environment: PORT (default 8000), EBB_GRACE_PERIOD (seconds, read by
+// /stats counts the requests the app processed: /ready and /stats
+// themselves, and requests graceful refused, are not counted.
+//
+// Environment: PORT (default 8000), HOST (default all interfaces), EBB_GRACE_PERIOD (seconds, read by
 // graceful), HELLO_MAX_CONCURRENCY and HELLO_QUEUE_SIZE (app-side
 // concurrency cap and queue, default none), HELLO_LAME_DUCK and
 // HELLO_STARTUP_DELAY (durations such as "500ms" or seconds such as "0.5";

@@ -26,7 +26,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		Exempt:         func(r *http.Request) bool { return r.URL.Path == "/stats" },
 		Logger:         log,
 	})
-	st := &stats{}
+	st := &stats{queued: g.Queued}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hello", hello)
 	mux.HandleFunc("GET /slow", slow)
@@ -39,7 +39,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)))
 	if err != nil {
 		return fmt.Errorf("hello: listen: %w", err)
 	}

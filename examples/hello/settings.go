@@ -8,6 +8,7 @@ import (
 
 // settings are the app's environment settings.
 type settings struct {
+	host           string // "" = all interfaces
 	port           int
 	maxConcurrency int
 	queueSize      int
@@ -19,6 +20,7 @@ type settings struct {
 func loadSettings(getenv func(string) string) (settings, error) {
 	var s settings
 	var err error
+	s.host = getenv("HOST")
 	if s.port, err = envInt(getenv, "PORT", 8000, 1, 65535); err != nil {
 		return s, err
 	}

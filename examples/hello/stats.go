@@ -6,10 +6,13 @@ import (
 	"sync"
 )
 
-// stats counts the requests the app processes. Requests that graceful
+// stats counts the requests the app processes (in_flight, max_in_flight,
+// served) and reports how many wait in graceful's queue (queued). Requests that graceful
 // answers itself (readiness, refusals) never reach it; /stats is not
 // counted.
 type stats struct {
+	queued func() int // requests waiting for a concurrency slot
+
 	mu          sync.Mutex
 	inFlight    int
 	maxInFlight int
@@ -21,6 +24,7 @@ type statsBody struct {
 	InFlight    int `json:"in_flight"`
 	MaxInFlight int `json:"max_in_flight"`
 	Served      int `json:"served"`
+	Queued      int `json:"queued"`
 	PID         int `json:"pid"`
 }
 
@@ -46,9 +50,10 @@ func (s *stats) Middleware(next http.Handler) http.Handler {
 }
 
 func (s *stats) snapshot() statsBody {
+	q := s.queued()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return statsBody{InFlight: s.inFlight, MaxInFlight: s.maxInFlight, Served: s.served, PID: os.Getpid()}
+	return statsBody{InFlight: s.inFlight, MaxInFlight: s.maxInFlight, Served: s.served, Queued: q, PID: os.Getpid()}
 }
 
 // ServeHTTP answers GET /stats.
