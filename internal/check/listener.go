@@ -1,0 +1,63 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// serverWatch follows, every interval, whether the app's port is still
+// listening and whether the processes holding the listener are alive.
+type serverWatch struct {
+	port     int
+	holders  []Proc
+	leader   int
+	interval time.Duration
+	tl       *timeline
+
+	// Written by run only; read after run returns.
+	listenerClosedAt time.Time
+	holderExitAt     map[int]time.Time
+}
+
+func (w *serverWatch) run(ctx context.Context) {
+	w.holderExitAt = map[int]time.Time{}
+	t := time.NewTicker(w.interval)
+	defer t.Stop()
+	for {
+		// Times are taken after each look: when the change was known, never
+		// before it happened.
+		if w.listenerClosedAt.IsZero() && len(listeningInodes(w.port)) == 0 {
+			w.listenerClosedAt = time.Now()
+			w.tl.add(w.listenerClosedAt, "listener", "port "+strconv.Itoa(w.port)+" no longer listening")
+		}
+		for _, h := range w.holders {
+			if _, gone := w.holderExitAt[h.PID]; gone {
+				continue
+			}
+			if !alive(h.PID) {
+				now := time.Now()
+				w.holderExitAt[h.PID] = now
+				if h.PID != w.leader {
+					w.tl.add(now, "process", h.String()+" (holding the listener) exited")
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	if _, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(pid))); err != nil {
+		return false
+	}
+	st, err := readStat(pid)
+	return err == nil && st.state != 'Z' && st.state != 'X'
+}
