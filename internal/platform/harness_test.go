@@ -120,7 +120,7 @@ func startPlatform(t *testing.T, env []string, cfgs ...*config.Config) *running 
 			}
 			return true
 		})
-		if t.Failed() {
+		if t.Failed() || os.Getenv("EBB_TEST_LOG") != "" {
 			t.Logf("platform output:\n%s", out.String())
 		}
 	})

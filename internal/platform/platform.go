@@ -81,6 +81,7 @@ type Platform struct {
 	apps  atomic.Pointer[map[string]*App]
 	order []string // app names in the order given
 
+	proxy      atomic.Pointer[proxy.Proxy]
 	routerAddr atomic.Pointer[string]
 	adminAddr  atomic.Pointer[string]
 	started    chan struct{}
@@ -212,8 +213,12 @@ func (p *Platform) Run(ctx context.Context) error {
 	p.routerAddr.Store(&ra)
 	p.adminAddr.Store(&aa)
 
-	px := proxy.New(proxy.Options{RequestID: true})
+	// Idle upstream connections are dropped after 4 s, before the
+	// keep-alive timeout of common app servers (uvicorn: 5 s) can close one
+	// just as a request is sent on it.
+	px := proxy.New(proxy.Options{RequestID: true, IdleConnTimeout: 4 * time.Second})
 	defer px.Close()
+	p.proxy.Store(px)
 	routerSrv := &http.Server{Handler: &router{p: p, proxy: px}, ReadHeaderTimeout: 10 * time.Second}
 	adminSrv := &http.Server{Handler: p.adminHandler(ctx), ReadHeaderTimeout: 10 * time.Second}
 
@@ -355,6 +360,13 @@ func (p *Platform) allReady() bool {
 		}
 	}
 	return true
+}
+
+// forget closes the idle proxy connections to a replica that is gone.
+func (p *Platform) forget(addr string) {
+	if px := p.proxy.Load(); px != nil {
+		px.CloseIdle(addr)
+	}
 }
 
 // eventf prints one line of platform output.

@@ -63,6 +63,7 @@ func (r *Replica) run(ctx context.Context) {
 		case errors.Is(why, errExited):
 			r.closeGate()
 			_ = inc.inst.Kill()
+			a.p.forget(inc.addr)
 			if a.p.now().Sub(startedAt) >= a.p.backoff.Reset {
 				crashes = 0
 			}

@@ -56,6 +56,7 @@ func (r *Replica) terminate(inc *incarnation, reason string) {
 	}
 	// The main process is gone; kill whatever it left in its group.
 	_ = inc.inst.Kill()
+	a.p.forget(inc.addr)
 }
 
 // groupWaiter is implemented by instances whose process may leave others
