@@ -188,6 +188,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	ob := &observation{sigAt: sigAt, grace: o.Grace, port: port, readyPath: o.ReadyPath, hang: hang,
 		leader: leader, holders: holders, holderIgnoresTERM: ignores}
 	app.awaitExit(ctx, ob, &tl)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("check: interrupted: %w", err)
+	}
 
 	time.Sleep(observeAfter)
 	stopObservers()
