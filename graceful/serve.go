@@ -36,7 +36,10 @@ func (s *Server) ListenAndServe(ctx context.Context, srv *http.Server) error {
 // listening unless Options.ManualStart is set. It returns nil after a
 // signal or cancellation with no hook failing; otherwise the error of the
 // server (if it stopped by itself) joined with those of the hooks. While
-// Serve runs, the stop signals do not terminate the process.
+// Serve runs, the stop signals do not terminate the process; a second
+// signal during the drain ends the lame-duck period and cancels the requests
+// in flight at once (as the grace deadline would), so that pressing Ctrl-C
+// twice stops a development server promptly.
 //
 // A Server serves once: a second call returns an error.
 func (s *Server) Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
@@ -80,12 +83,26 @@ func (s *Server) Serve(ctx context.Context, srv *http.Server, ln net.Listener) e
 			reason = serveErr.Error()
 		}
 	}
-	return errors.Join(serveErr, s.drain(srv, served, reason))
+	return errors.Join(serveErr, s.drain(srv, served, sigs, reason))
 }
 
 // drain runs the shutdown sequence. served delivers the result of
-// srv.Serve; nil when it has already been received.
-func (s *Server) drain(srv *http.Server, served <-chan error, reason string) error {
+// srv.Serve; nil when it has already been received. A signal on sigs cuts
+// the lame-duck period and the wait for requests short.
+func (s *Server) drain(srv *http.Server, served <-chan error, sigs <-chan os.Signal, reason string) error {
+	// hurry is closed when a second signal arrives.
+	hurry := make(chan struct{})
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go func() {
+		select {
+		case <-sigs:
+			s.opts.log.Warn("graceful: second signal, cancelling requests now")
+			close(hurry)
+		case <-watchDone:
+		}
+	}()
+
 	start := time.Now()
 	deadline := start.Add(s.opts.grace)
 	cancelAt := deadline.Add(-s.opts.reserve)
@@ -104,6 +121,7 @@ func (s *Server) drain(srv *http.Server, served <-chan error, reason string) err
 		case <-t.C:
 		case <-served: // the server stopped by itself: nothing to serve
 			served = nil
+		case <-hurry:
 		}
 		t.Stop()
 	}
@@ -113,11 +131,11 @@ func (s *Server) drain(srv *http.Server, served <-chan error, reason string) err
 	active, _ = s.lim.counts()
 	log.Info("graceful: refusing new requests", "in_flight", active)
 	idle := s.lim.idleChan()
-	if !waitUntil(idle, cancelAt) {
+	if !waitUntil(idle, cancelAt, hurry) {
 		active, _ = s.lim.counts()
 		log.Warn("graceful: grace period over, cancelling requests", "in_flight", active)
 		s.cancelReqCtx(ErrGracePeriodExpired)
-		if !waitUntil(idle, deadline) {
+		if !waitUntil(idle, deadline, nil) {
 			active, _ = s.lim.counts()
 			log.Warn("graceful: requests ignored cancellation; abandoning them", "in_flight", active)
 		}
@@ -151,9 +169,9 @@ func (s *Server) drain(srv *http.Server, served <-chan error, reason string) err
 	return errors.Join(errs...)
 }
 
-// waitUntil waits for done to be closed or for the deadline, and reports
-// whether done was closed.
-func waitUntil(done <-chan struct{}, deadline time.Time) bool {
+// waitUntil waits for done to be closed, for the deadline or for abort to be
+// closed, and reports whether done was closed.
+func waitUntil(done <-chan struct{}, deadline time.Time, abort <-chan struct{}) bool {
 	select {
 	case <-done:
 		return true
@@ -165,6 +183,8 @@ func waitUntil(done <-chan struct{}, deadline time.Time) bool {
 	case <-done:
 		return true
 	case <-t.C:
+		return false
+	case <-abort:
 		return false
 	}
 }

@@ -104,17 +104,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// serveDone waits up to d for Serve to return and returns its error and when
-// it returned.
-func (h *harness) serveDone(d time.Duration) (error, time.Time) {
+// serveDone waits up to d for Serve to return and returns when it returned
+// and its error.
+func (h *harness) serveDone(d time.Duration) (time.Time, error) {
 	h.t.Helper()
 	select {
 	case err := <-h.done:
 		h.done <- err // for the cleanup
-		return err, time.Now()
+		return time.Now(), err
 	case <-time.After(d):
 		h.t.Fatalf("Serve did not return within %v", d)
-		return nil, time.Time{}
+		return time.Time{}, nil
 	}
 }
 
@@ -233,7 +233,7 @@ func TestDrainWaitsForInFlightAndRefusesNew(t *testing.T) {
 	if r.err != nil || r.code != 200 || r.body != "done" {
 		t.Fatalf("in-flight request: %d %q %v; want 200 done", r.code, r.body, r.err)
 	}
-	err, at := h.serveDone(time.Second)
+	at, err := h.serveDone(time.Second)
 	if err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
@@ -254,7 +254,7 @@ func TestIdleStopReturnsAtOnce(t *testing.T) {
 	h.mustGet("/ready")
 	t0 := time.Now()
 	h.stop()
-	err, at := h.serveDone(time.Second)
+	at, err := h.serveDone(time.Second)
 	if err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
@@ -302,7 +302,7 @@ func TestLameDuckServesThenRefuses(t *testing.T) {
 	if r := <-inflight; r.code != 200 || r.body != "done" {
 		t.Fatalf("in-flight request: %d %q %v", r.code, r.body, r.err)
 	}
-	if err, _ := h.serveDone(time.Second); err != nil {
+	if _, err := h.serveDone(time.Second); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -340,7 +340,7 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 	if r := <-req; r.code != 503 {
 		t.Errorf("cancelled request answered %d %v, want its handler's 503", r.code, r.err)
 	}
-	err, at := h.serveDone(time.Second)
+	at, err := h.serveDone(time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestHijackedConnectionIsWaitedFor(t *testing.T) {
 	}
 	closed := time.Now()
 	conn.Close()
-	_, at := h.serveDone(time.Second)
+	at, _ := h.serveDone(time.Second)
 	if d := at.Sub(closed); d > 100*time.Millisecond {
 		t.Errorf("Serve returned %v after the hijacked connection closed, want < 100ms", d)
 	}
@@ -478,7 +478,7 @@ func TestHooksRunInReverseAndErrorsJoin(t *testing.T) {
 	h.g.OnShutdown(func(context.Context) error { order = append(order, "a"); return errA })
 	h.g.OnShutdown(func(context.Context) error { order = append(order, "b"); return nil })
 	h.stop()
-	err, _ := h.serveDone(time.Second)
+	_, err := h.serveDone(time.Second)
 	if !errors.Is(err, errA) {
 		t.Errorf("Serve error %v, want it to wrap the hook's", err)
 	}
@@ -540,7 +540,7 @@ func TestSignalStartsDrain(t *testing.T) {
 	if r := <-inflight; r.code != 200 || r.body != "done" {
 		t.Fatalf("in-flight request: %d %q %v", r.code, r.body, r.err)
 	}
-	if err, _ := h.serveDone(time.Second); err != nil {
+	if _, err := h.serveDone(time.Second); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -558,4 +558,37 @@ func TestServeTwice(t *testing.T) {
 	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 		t.Error("second Serve left its listener open")
 	}
+}
+
+func TestSecondSignalCancelsAtOnce(t *testing.T) {
+	cancelled := make(chan error, 1)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		cancelled <- context.Cause(r.Context())
+	})
+	h := start(t, graceful.Options{GracePeriod: 20 * time.Second, LameDuck: 10 * time.Second}, handler)
+	req := h.goGet("/forever")
+	waitFor(t, "the request to be in flight", func() bool { return h.g.Active() == 1 })
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-h.g.Draining()
+	t0 := time.Now()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case cause := <-cancelled:
+		if !errors.Is(cause, graceful.ErrGracePeriodExpired) {
+			t.Errorf("cause %v, want ErrGracePeriodExpired", cause)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("second signal did not cancel the request")
+	}
+	<-req
+	at, err := h.serveDone(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Serve returned %v after the second signal", at.Sub(t0))
 }
