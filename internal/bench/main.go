@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -27,8 +28,20 @@ func Main(ctx context.Context, args []string) error {
 			fs := flag.NewFlagSet("forward", flag.ContinueOnError)
 			listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
 			up := fs.String("upstream", "", "upstream host:port")
+			prof := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
 			if err := fs.Parse(args[1:]); err != nil {
 				return err
+			}
+			if *prof != "" {
+				f, err := os.Create(*prof)
+				if err != nil {
+					return fmt.Errorf("forward: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("forward: %w", err)
+				}
+				defer pprof.StopCPUProfile()
 			}
 			return RunForwarder(ctx, *listen, *up)
 		}

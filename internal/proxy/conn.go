@@ -34,6 +34,8 @@ type conn struct {
 	reused bool
 	// idleAt is when the connection was last put back into the pool.
 	idleAt time.Time
+	// head is the storage of the current response head.
+	head responseHead
 
 	// interruptFn is c.interrupt, bound once so that registering it with
 	// context.AfterFunc allocates no closure per request.

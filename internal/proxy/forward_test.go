@@ -250,10 +250,10 @@ func TestForwardDrain503(t *testing.T) {
 	draining := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(graceful.DrainHeader, "1")
 		w.Header().Set("Retry-After", "1")
-		http.Error(w, "draining", 503)
+		http.Error(w, "draining", http.StatusServiceUnavailable)
 	})
 	plain503 := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "busy", 503)
+		http.Error(w, "busy", http.StatusServiceUnavailable)
 	})
 	echo := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -302,37 +302,59 @@ func TestForwardResetAfterSendIsNotRetryable(t *testing.T) {
 }
 
 func TestForwardStaleKeepAlive(t *testing.T) {
-	p := newProxy(t, Options{})
 	// An upstream that closes every connection after one response, without
 	// saying so: the pooled connection is stale by the next request.
-	var conns int
-	addr := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
-		conns++
+	closing := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
 		if _, ok := readHead(br); !ok {
 			return
 		}
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	})
-	for i := 0; i < 5; i++ {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/", strings.NewReader("x"))
-		if err := p.Forward(rec, req, addr); err != nil || rec.Body.String() != "ok" {
-			t.Fatalf("request %d: %v %d %q", i, err, rec.Code, rec.Body)
+	send := func(t *testing.T, p *Proxy, method, addr string, pause time.Duration) {
+		t.Helper()
+		for i := 0; i < 3; i++ {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(method, "/", nil)
+			if method == "POST" {
+				req = httptest.NewRequest(method, "/", strings.NewReader("x"))
+			}
+			if err := p.Forward(rec, req, addr); err != nil || rec.Body.String() != "ok" {
+				t.Fatalf("%s %d: %v %d %q", method, i, err, rec.Code, rec.Body)
+			}
+			time.Sleep(pause) // let the close arrive
 		}
-		time.Sleep(10 * time.Millisecond) // let the close arrive
 	}
-	// An upstream with a short idle timeout.
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	s.Config.IdleTimeout = 20 * time.Millisecond
-	s.Start()
-	t.Cleanup(s.Close)
-	for i := 0; i < 3; i++ {
-		rec := httptest.NewRecorder()
-		if err := p.Forward(rec, httptest.NewRequest("DELETE", "/", nil), s.Listener.Addr().String()); err != nil || rec.Body.String() != "ok" {
-			t.Fatalf("idle timeout request %d: %v %d %q", i, err, rec.Code, rec.Body)
+	t.Run("checked always", func(t *testing.T) {
+		send(t, newProxy(t, Options{StaleCheckAfter: -1}), "POST", closing, 10*time.Millisecond)
+	})
+	t.Run("checked after idling", func(t *testing.T) {
+		send(t, newProxy(t, Options{StaleCheckAfter: 50 * time.Millisecond}), "POST", closing, 60*time.Millisecond)
+	})
+	t.Run("idempotent sent again", func(t *testing.T) {
+		send(t, newProxy(t, Options{}), "GET", closing, 10*time.Millisecond)
+	})
+	t.Run("idle timeout", func(t *testing.T) {
+		s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+		s.Config.IdleTimeout = 20 * time.Millisecond
+		s.Start()
+		t.Cleanup(s.Close)
+		send(t, newProxy(t, Options{}), "DELETE", s.Listener.Addr().String(), 60*time.Millisecond)
+	})
+	t.Run("not checked: a POST fails, not retryable", func(t *testing.T) {
+		p := newProxy(t, Options{StaleCheckAfter: time.Hour})
+		send := func() (error, int) {
+			rec := httptest.NewRecorder()
+			err := p.Forward(rec, httptest.NewRequest("POST", "/", strings.NewReader("x")), closing)
+			return err, rec.Code
 		}
-		time.Sleep(60 * time.Millisecond)
-	}
+		if err, code := send(); err != nil || code != 200 {
+			t.Fatalf("first: %v %d", err, code)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if err, code := send(); err == nil || Retryable(err) || code != 502 {
+			t.Fatalf("second on the stale connection: %v %d, want a non-retryable error and 502", err, code)
+		}
+	})
 }
 
 func TestForwardContextEnds(t *testing.T) {

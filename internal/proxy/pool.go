@@ -11,6 +11,7 @@ import (
 type pool struct {
 	maxIdle     int
 	idleTimeout time.Duration
+	checkAfter  time.Duration
 	dialer      net.Dialer
 
 	hosts sync.Map // string -> *hostPool
@@ -47,7 +48,8 @@ func (h *hostPool) get(now time.Time) *conn {
 		h.idle[n-1] = nil
 		h.idle = h.idle[:n-1]
 		h.mu.Unlock()
-		if now.Sub(c.idleAt) < h.p.idleTimeout && c.alive() {
+		idle := now.Sub(c.idleAt)
+		if idle < h.p.idleTimeout && (idle < h.p.checkAfter || c.alive()) {
 			c.reused = true
 			return c
 		}

@@ -205,12 +205,14 @@ func lastToken(v string) string {
 }
 
 // copyTo adds the end-to-end headers of h to dst, allocating one slice for
-// all values. Headers named by Connection are left out.
-func (h *responseHead) copyTo(dst http.Header) {
-	if len(h.fields) == 0 {
-		return
+// all values, and Content-Length when withLength. Headers named by
+// Connection are left out.
+func (h *responseHead) copyTo(dst http.Header, withLength bool) {
+	vals := make([]string, len(h.fields)+1)
+	if withLength {
+		vals[len(h.fields)] = h.clValue
+		dst["Content-Length"] = vals[len(h.fields):]
 	}
-	vals := make([]string, len(h.fields))
 	for i, f := range h.fields {
 		if f.k == "Upgrade" || (h.connTok != "" && tokenListHas(h.connTok, f.k)) {
 			continue
