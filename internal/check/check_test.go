@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,27 @@ func TestFixtures(t *testing.T) {
 				ReadyPath: "/ready", SlowPath: "/slow?seconds=0.5"}
 		},
 		want: expect(map[Property]Status{ExitsPromptly: Warn}),
+	}, {
+		name: "good, but new requests hang while draining",
+		opts: func(t *testing.T) Options {
+			return Options{Argv: []string{fixtureBin(t, "good")}, Env: []string{"GOOD_DRAIN=hang"}, ReadyPath: "/ready", SlowPath: slow}
+		},
+		want:  expect(map[Property]Status{NewRequestsAnswered: Fail}),
+		check: wantWorstNew(Hung),
+	}, {
+		name: "good, but answers 500 while draining",
+		opts: func(t *testing.T) Options {
+			return Options{Argv: []string{fixtureBin(t, "good")}, Env: []string{"GOOD_DRAIN=500"}, ReadyPath: "/ready", SlowPath: slow}
+		},
+		want:  expect(map[Property]Status{NewRequestsAnswered: Fail}),
+		check: wantWorstNew(OtherStatus),
+	}, {
+		name: "good, but its 503 keeps the connection open",
+		opts: func(t *testing.T) Options {
+			return Options{Argv: []string{fixtureBin(t, "good")}, Env: []string{"GOOD_DRAIN=503-keep-alive"}, ReadyPath: "/ready", SlowPath: slow}
+		},
+		want:  expect(map[Property]Status{NewRequestsAnswered: Warn}),
+		check: wantWorstNew(Plain503),
 	}, {
 		name: "plain: no SIGTERM handling",
 		opts: func(t *testing.T) Options {
@@ -246,5 +268,16 @@ func TestJSONReport(t *testing.T) {
 	}
 	if diff := cmp.Diff(r, &back); diff != "" {
 		t.Errorf("JSON round trip (-want +got):\n%s", diff)
+	}
+}
+
+// wantWorstNew checks that the new-requests verdict names outcome as the
+// worst seen.
+func wantWorstNew(outcome Outcome) func(t *testing.T, r *Report) {
+	return func(t *testing.T, r *Report) {
+		v, _ := r.Verdict(NewRequestsAnswered)
+		if want := "first " + outcome.describe(500); !strings.Contains(v.Detail, want) {
+			t.Errorf("new requests: %q, want it to name %q", v.Detail, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,39 +10,62 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
-// fixtures builds the Go fixtures once per test run.
-var fixtures = struct {
+// fixtureBuild is a set of programs built once per test run.
+type fixtureBuild struct {
 	once sync.Once
-	dir  string
+	pkgs []string
 	err  error
 	out  []byte
-}{}
+}
+
+var (
+	fixtureDir  string
+	fixtureDirE error
+	dirOnce     sync.Once
+	// The fixtures of this package and the example app build fast; ebb
+	// itself is slow to build, so only the test that needs it waits.
+	fixturePrograms = &fixtureBuild{pkgs: []string{
+		"./testdata/plain", "./testdata/ignore", "./testdata/closer", "./testdata/good", "../../examples/hello",
+	}}
+	ebbProgram = &fixtureBuild{pkgs: []string{"../../cmd/ebb"}}
+)
 
 // fixtureBin returns the path of the built fixture program name.
 func fixtureBin(t *testing.T, name string) string {
 	t.Helper()
-	fixtures.once.Do(func() {
-		fixtures.dir, fixtures.err = os.MkdirTemp("", "ebb-check-fixtures-")
-		if fixtures.err != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", fixtures.dir+string(os.PathSeparator),
-			"./testdata/plain", "./testdata/ignore", "./testdata/closer", "./testdata/good",
-			"../../examples/hello", "../../cmd/ebb")
-		fixtures.out, fixtures.err = cmd.CombinedOutput()
-	})
-	if fixtures.err != nil {
-		t.Fatalf("build fixtures: %v\n%s", fixtures.err, fixtures.out)
+	dirOnce.Do(func() { fixtureDir, fixtureDirE = os.MkdirTemp("", "ebb-check-fixtures-") })
+	if fixtureDirE != nil {
+		t.Fatal(fixtureDirE)
 	}
-	return filepath.Join(fixtures.dir, name)
+	b := fixturePrograms
+	if name == "ebb" {
+		b = ebbProgram
+	}
+	b.once.Do(func() {
+		args := append([]string{"build", "-o", fixtureDir + string(os.PathSeparator)}, b.pkgs...)
+		b.out, b.err = exec.Command("go", args...).CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("build fixtures %v: %v\n%s", b.pkgs, b.err, b.out)
+	}
+	return filepath.Join(fixtureDir, name)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fixtures.dir != "" {
-		os.RemoveAll(fixtures.dir)
+	if code == 0 {
+		// Every observer, request and output copier must have ended.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+			code = 1
+		}
+	}
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
 	}
 	os.Exit(code)
 }

@@ -2,6 +2,11 @@
 // on SIGTERM its readiness endpoint answers 503 at once, new requests get
 // 503 with Connection: close, the listener stays open while requests in
 // flight finish, and it exits as soon as they have.
+//
+// GOOD_DRAIN changes what new requests get while draining, to show faults:
+// "hang" (no answer), "500", or "503-keep-alive" (503 without
+// Connection: close). GOOD_LINGER (a duration) makes it wait after the
+// drain before exiting.
 package main
 
 import (
@@ -34,13 +39,24 @@ func main() {
 			_, _ = w.Write([]byte("ready\n"))
 			return
 		}
-		inflight.Add(1)
-		defer inflight.Done()
 		if draining.Load() {
+			switch os.Getenv("GOOD_DRAIN") {
+			case "hang": // never answer; give up when the client does
+				<-r.Context().Done()
+				return
+			case "500": // what a Starlette middleware raising HTTPException(503) sends
+				http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+				return
+			case "503-keep-alive":
+				http.Error(w, "draining", http.StatusServiceUnavailable)
+				return
+			}
 			w.Header().Set("Connection", "close")
 			http.Error(w, "draining", http.StatusServiceUnavailable)
 			return
 		}
+		inflight.Add(1)
+		defer inflight.Done()
 		mux.ServeHTTP(w, r)
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: handler}
@@ -53,8 +69,7 @@ func main() {
 		draining.Store(true)
 		log.Print("good: SIGTERM, draining")
 		inflight.Wait()
-		// GOOD_LINGER (a duration) makes it wait after the drain, as an
-		// app that sleeps a fixed time before exiting does.
+		// As an app that sleeps a fixed time before exiting does.
 		if d, err := time.ParseDuration(os.Getenv("GOOD_LINGER")); err == nil {
 			time.Sleep(d)
 		}
