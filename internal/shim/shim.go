@@ -207,20 +207,8 @@ func Run(ctx context.Context, o Options) error {
 		log.Info("rewrote the command for the internal port", "change", n, "port", o.Port, "internal_port", port)
 	}
 
-	s := &shim{
-		o:          o,
-		log:        log,
-		lim:        limiter.New(o.Concurrency, queue),
-		px:         proxy.New(proxy.Options{RequestID: true, MaxReplayBody: -1}),
-		appAddr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		readyPath:  cmpOr(o.ReadyPath, noPath),
-		healthPath: cmpOr(o.HealthPath, noPath),
-		readyc:     make(chan struct{}),
-		drainc:     make(chan struct{}),
-		idle:       make(chan struct{}, 1),
-	}
+	s := newShim(o, queue, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	defer s.px.Close()
-	s.m = newMetrics(s)
 
 	var reaper *supervisor.Reaper
 	if o.Reap {
@@ -322,6 +310,24 @@ func Run(ctx context.Context, o Options) error {
 		return &AppExitError{Code: code}
 	}
 	return nil
+}
+
+// newShim builds the shim's request-serving state for an app at appAddr.
+func newShim(o Options, queue int, appAddr string) *shim {
+	s := &shim{
+		o:          o,
+		log:        o.Logger,
+		lim:        limiter.New(o.Concurrency, queue),
+		px:         proxy.New(proxy.Options{RequestID: true, MaxReplayBody: -1}),
+		appAddr:    appAddr,
+		readyPath:  cmpOr(o.ReadyPath, noPath),
+		healthPath: cmpOr(o.HealthPath, noPath),
+		readyc:     make(chan struct{}),
+		drainc:     make(chan struct{}),
+		idle:       make(chan struct{}, 1),
+	}
+	s.m = newMetrics(s)
+	return s
 }
 
 func cmpOr(a, b string) string {
