@@ -81,7 +81,8 @@ type Options struct {
 	Exempt func(*http.Request) bool
 
 	// Signals are the signals that start the drain. Nil means SIGTERM and
-	// SIGINT.
+	// SIGINT; an empty, non-nil slice means none (only the cancellation of
+	// Serve's context starts the drain).
 	Signals []os.Signal
 
 	// Logger receives the shutdown log. Nil means slog.Default().

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"time"
 )
 
@@ -50,8 +51,10 @@ func (s *Server) Serve(ctx context.Context, srv *http.Server, ln net.Listener) e
 	defer s.cancelReqCtx(context.Canceled) // release request-context watchers
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, s.opts.signals...)
-	defer signal.Stop(sigs)
+	if len(s.opts.signals) > 0 { // Notify with no signals would relay them all
+		signal.Notify(sigs, s.opts.signals...)
+		defer signal.Stop(sigs)
+	}
 
 	h := srv.Handler
 	if h == nil {
@@ -90,26 +93,29 @@ func (s *Server) Serve(ctx context.Context, srv *http.Server, ln net.Listener) e
 // srv.Serve; nil when it has already been received. A signal on sigs cuts
 // the lame-duck period and the wait for requests short.
 func (s *Server) drain(srv *http.Server, served <-chan error, sigs <-chan os.Signal, reason string) error {
+	// Phase 1: not ready, at once.
+	s.beginDrain()
+	start := time.Now()
+
 	// hurry is closed when a second signal arrives.
 	hurry := make(chan struct{})
 	watchDone := make(chan struct{})
+	var watcher sync.WaitGroup
+	defer watcher.Wait()
 	defer close(watchDone)
-	go func() {
+	watcher.Go(func() {
 		select {
 		case <-sigs:
 			s.opts.log.Warn("graceful: second signal, cancelling requests now")
 			close(hurry)
 		case <-watchDone:
 		}
-	}()
+	})
 
-	start := time.Now()
 	deadline := start.Add(s.opts.grace)
 	cancelAt := deadline.Add(-s.opts.reserve)
 	log := s.opts.log
 
-	// Phase 1: not ready.
-	s.beginDrain()
 	active, queued := s.lim.counts()
 	log.Info("graceful: draining", "reason", reason, "in_flight", active, "queued", queued,
 		"grace_period", s.opts.grace)

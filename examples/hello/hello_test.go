@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,6 +261,16 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	wsOpened, wsDone := a.wsEcho(3 * time.Second)
 	<-wsOpened
 	a.waitStats("3 requests in flight", func(s statsBody) bool { return s.InFlight == 3 })
+	// A client with a connection kept alive from before the signal.
+	keepAlive := &http.Transport{}
+	defer keepAlive.CloseIdleConnections()
+	kaClient := &http.Client{Transport: keepAlive, Timeout: 5 * time.Second}
+	if resp, err := kaClient.Post(a.url+"/hello", "", nil); err != nil {
+		t.Fatal(err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 
 	t0 := a.signal(syscall.SIGTERM)
 
@@ -292,6 +303,18 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	// After it, and while requests remain in flight: the drain 503 for
 	// every new request, on new connections, never a connection error.
 	time.Sleep(time.Until(t0.Add(lameDuck + 50*time.Millisecond)))
+	var reused bool
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", a.url+"/hello", nil)
+	resp, err := kaClient.Do(req)
+	if err != nil {
+		t.Fatalf("request on a kept-alive connection while draining: %v (want the drain 503)", err)
+	}
+	resp.Body.Close()
+	if !reused || resp.StatusCode != 503 || !resp.Close || resp.Header.Get(graceful.DrainHeader) != "1" {
+		t.Errorf("request on a kept-alive connection while draining: reused=%v %d close=%v %v; want the drain 503 with Connection: close",
+			reused, resp.StatusCode, resp.Close, resp.Header)
+	}
 	probes := 0
 	var last outcome
 	streamDone := false
