@@ -7,10 +7,10 @@ import "errors"
 // end of the grace period.
 var ErrGracePeriodExpired = errors.New("graceful: grace period expired")
 
-// ErrQueueFull is the reason a request is refused when MaxConcurrency
+// errQueueFull is the reason a request is refused when MaxConcurrency
 // requests are running and QueueSize more are already waiting.
-var ErrQueueFull = errors.New("graceful: request queue full")
+var errQueueFull = errors.New("graceful: request queue full")
 
-// ErrDraining is the reason a request is refused once the server has
+// errDraining is the reason a request is refused once the server has
 // stopped accepting new work (after the lame-duck period).
-var ErrDraining = errors.New("graceful: server draining")
+var errDraining = errors.New("graceful: server draining")

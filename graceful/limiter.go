@@ -17,12 +17,12 @@ type limiter struct {
 	mu        sync.Mutex
 	active    int           // admitted, not yet released
 	queue     list.List     // of *waiter, oldest first
-	rejecting bool          // refuse new and queued requests with ErrDraining
+	rejecting bool          // refuse new and queued requests with errDraining
 	idle      chan struct{} // closed when active and queue are both empty; nil when nobody waits
 }
 
 // waiter is one queued request. ready receives nil when the request is
-// admitted (the slot passes to it, active unchanged) or ErrDraining.
+// admitted (the slot passes to it, active unchanged) or errDraining.
 type waiter struct {
 	ready chan error // buffered 1
 	elem  *list.Element
@@ -34,12 +34,12 @@ func newLimiter(max, queueSize int) *limiter {
 
 // acquire admits a request, waiting in the queue when the cap is reached.
 // It returns nil when admitted (the caller must call release exactly once),
-// ErrQueueFull, ErrDraining, or ctx's error when ctx ends while waiting.
+// errQueueFull, errDraining, or ctx's error when ctx ends while waiting.
 func (l *limiter) acquire(ctx context.Context) error {
 	l.mu.Lock()
 	if l.rejecting {
 		l.mu.Unlock()
-		return ErrDraining
+		return errDraining
 	}
 	if l.max <= 0 || (l.active < l.max && l.queue.Len() == 0) {
 		l.active++
@@ -48,7 +48,7 @@ func (l *limiter) acquire(ctx context.Context) error {
 	}
 	if l.queue.Len() >= l.queueSize {
 		l.mu.Unlock()
-		return ErrQueueFull
+		return errQueueFull
 	}
 	w := &waiter{ready: make(chan error, 1)}
 	w.elem = l.queue.PushBack(w)
@@ -90,7 +90,7 @@ func (l *limiter) release() {
 	l.signalIdleLocked()
 }
 
-// reject makes acquire refuse every new request with ErrDraining and
+// reject makes acquire refuse every new request with errDraining and
 // refuses every queued one: they were not processed, so a router may retry
 // them elsewhere.
 func (l *limiter) reject() {
@@ -100,7 +100,7 @@ func (l *limiter) reject() {
 	for e := l.queue.Front(); e != nil; e = l.queue.Front() {
 		w := l.queue.Remove(e).(*waiter)
 		w.elem = nil
-		w.ready <- ErrDraining
+		w.ready <- errDraining
 	}
 	l.signalIdleLocked()
 }

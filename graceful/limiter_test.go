@@ -28,8 +28,8 @@ func TestLimiterFIFO(t *testing.T) {
 			waits = append(waits, acquireAsync(ctx, l))
 			synctest.Wait() // queue in a known order
 		}
-		if err := l.acquire(ctx); !errors.Is(err, ErrQueueFull) {
-			t.Fatalf("acquire with a full queue = %v, want ErrQueueFull", err)
+		if err := l.acquire(ctx); !errors.Is(err, errQueueFull) {
+			t.Fatalf("acquire with a full queue = %v, want errQueueFull", err)
 		}
 		if a, q := l.counts(); a != 2 || q != 3 {
 			t.Fatalf("counts = %d active, %d queued; want 2, 3", a, q)
@@ -58,8 +58,8 @@ func TestLimiterNoQueue(t *testing.T) {
 	if err := l.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.acquire(context.Background()); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("second acquire = %v, want ErrQueueFull", err)
+	if err := l.acquire(context.Background()); !errors.Is(err, errQueueFull) {
+		t.Fatalf("second acquire = %v, want errQueueFull", err)
 	}
 }
 
@@ -116,12 +116,12 @@ func TestLimiterRejectRefusesQueuedAndNew(t *testing.T) {
 		idle := l.idleChan()
 		l.reject()
 		for _, w := range []<-chan error{w1, w2} {
-			if err := <-w; !errors.Is(err, ErrDraining) {
-				t.Fatalf("queued request got %v, want ErrDraining", err)
+			if err := <-w; !errors.Is(err, errDraining) {
+				t.Fatalf("queued request got %v, want errDraining", err)
 			}
 		}
-		if err := l.acquire(context.Background()); !errors.Is(err, ErrDraining) {
-			t.Fatalf("new request got %v, want ErrDraining", err)
+		if err := l.acquire(context.Background()); !errors.Is(err, errDraining) {
+			t.Fatalf("new request got %v, want errDraining", err)
 		}
 		select {
 		case <-idle:

@@ -73,7 +73,7 @@ func (s *Server) refuse(w http.ResponseWriter, err error) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	msg := "server busy: request queue full, retry later\n"
-	if errors.Is(err, ErrDraining) {
+	if errors.Is(err, errDraining) {
 		h.Set("Connection", "close")
 		msg = "server shutting down: request not processed, retry elsewhere\n"
 	}
