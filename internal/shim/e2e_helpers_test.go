@@ -88,6 +88,12 @@ var appPidRE = regexp.MustCompile(`msg="app started".* pid=(\d+)`)
 // app's process group when the test ends.
 func startEbb(t *testing.T, args ...string) *ebbRun {
 	t.Helper()
+	return startEbbIn(t, t.TempDir(), args...)
+}
+
+// startEbbIn is startEbb in the working directory dir.
+func startEbbIn(t *testing.T, dir string, args ...string) *ebbRun {
+	t.Helper()
 	port, err := supervisor.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +111,7 @@ func startEbb(t *testing.T, args ...string) *ebbRun {
 	}
 	full := append([]string{"run", "--listen", e.addr, "--admin", e.admin}, args...)
 	e.cmd = exec.Command(ebbBin, full...)
-	e.cmd.Dir = t.TempDir()
+	e.cmd.Dir = dir
 	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := e.cmd.Start(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -361,5 +363,63 @@ func readAll(resp *http.Response) string {
 		if err != nil {
 			return sb.String()
 		}
+	}
+}
+
+// TestConfigFile: without a command, ebb run runs the entrypoint of
+// ./cerebrium.toml with its concurrency, readiness path and grace period;
+// flags override the file.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	toml := fmt.Sprintf(`[cerebrium.deployment]
+name = "cfg"
+
+[cerebrium.scaling]
+replica_concurrency = 3
+response_grace_period = 1
+
+[cerebrium.runtime.custom]
+port = 8000
+entrypoint = [%q, "-addr", "127.0.0.1:8000", "-on-sigterm", "ignore"]
+readycheck_endpoint = "/ready"
+`, appServerBin)
+	if err := os.WriteFile(filepath.Join(dir, "cerebrium.toml"), []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := startEbbIn(t, dir, "--queue", "300")
+	e.waitReady("/ready", 10*time.Second)
+	e.waitLog(`127.0.0.1:8000\" ->`, time.Second) // the literal port was rewritten
+	if v, _ := e.metric("ebb_run_concurrency_limit"); v != 3 {
+		t.Errorf("concurrency limit %v, want 3 from the file", v)
+	}
+	c := newClient()
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() { do(c, "GET", e.url("/sleep?d=10ms")) })
+	}
+	wg.Wait()
+	if r := do(c, "GET", e.url("/max")); r.body != "3" {
+		t.Errorf("peak concurrency %q, want 3", r.body)
+	}
+	termAt := e.sigterm()
+	e.wait(5 * time.Second)
+	if took := e.exitAt.Sub(termAt); took < time.Second || took > 2500*time.Millisecond {
+		t.Errorf("exited %v after SIGTERM; want the file's 1s grace period", took)
+	}
+}
+
+// TestBadConfigFile: a config that does not load stops ebb run with the
+// loader's message, before anything starts.
+func TestBadConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cerebrium.toml"), []byte("[cerebrium.scaling]\nreplica_concurency = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := startEbbIn(t, dir, "--", appServerBin)
+	if code := e.wait(10 * time.Second); code == 0 {
+		t.Errorf("exit code 0 with a bad config")
+	}
+	if out := e.out.String(); !strings.Contains(out, "replica_concurency") || strings.Contains(out, "app started") {
+		t.Errorf("output %q: want the loader's error naming the key, and no app started", out)
 	}
 }
