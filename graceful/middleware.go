@@ -56,7 +56,8 @@ func (s *Server) Middleware(next http.Handler) http.Handler {
 		defer cancel(nil)
 		stop := context.AfterFunc(s.reqCtx, func() { cancel(context.Cause(s.reqCtx)) })
 		defer stop()
-		if s.isDraining() {
+		if s.isDraining() && r.Header.Get("Upgrade") == "" {
+			// Lame duck: serve, but do not keep the connection.
 			w.Header().Set("Connection", "close")
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
