@@ -592,3 +592,39 @@ func TestSecondSignalCancelsAtOnce(t *testing.T) {
 	}
 	t.Logf("Serve returned %v after the second signal", at.Sub(t0))
 }
+
+func TestListenAndServe(t *testing.T) {
+	g := graceful.New(graceful.Options{Logger: slog.New(slog.DiscardHandler)})
+	err := g.ListenAndServe(context.Background(), &http.Server{Addr: "127.0.0.1:-1"})
+	if err == nil || !strings.HasPrefix(err.Error(), "graceful: listen: ") {
+		t.Fatalf("ListenAndServe on a bad address = %v, want a graceful: listen error", err)
+	}
+
+	g = graceful.New(graceful.Options{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.ListenAndServe(ctx, &http.Server{Addr: "127.0.0.1:0"}); err != nil {
+		t.Fatalf("ListenAndServe with a cancelled context = %v, want nil", err)
+	}
+}
+
+func TestReadyPathOptions(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "app's own") })
+	h := start(t, graceful.Options{ReadyPath: "/healthz/ready"}, mux)
+	if resp, body := h.mustGet("/healthz/ready"); resp.StatusCode != 200 || !strings.Contains(body, `"status":"ready"`) {
+		t.Errorf("custom ReadyPath: %d %q", resp.StatusCode, body)
+	}
+	if _, body := h.mustGet("/ready"); body != "app's own" {
+		t.Errorf("/ready with a custom ReadyPath reached %q, want the app's handler", body)
+	}
+	resp, err := h.client.Head(h.url + "/healthz/ready")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("HEAD readiness: %v %v", resp, err)
+	}
+
+	h2 := start(t, graceful.Options{ReadyPath: "-"}, mux)
+	if _, body := h2.mustGet("/ready"); body != "app's own" {
+		t.Errorf(`ReadyPath "-": /ready reached %q, want the app's handler`, body)
+	}
+}
