@@ -22,6 +22,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/ebb-run/ebb/graceful"
+	"go.uber.org/goleak"
 )
 
 // binary is the example built once for the whole test run.
@@ -38,8 +39,11 @@ func TestMain(m *testing.M) {
 	code := 1
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-	} else {
-		code = m.Run()
+	} else if code = m.Run(); code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+			code = 1
+		}
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
