@@ -24,9 +24,9 @@ func TestChecks(t *testing.T) {
 		{"syntax unterminated string", head + "[cerebrium.hardware]\nregion = \"us\n",
 			[]string{`cerebrium.toml:4:13: TOML syntax error: basic strings cannot have new lines`}},
 		{"duplicate key", head + "name = \"b\"\n",
-			[]string{`cerebrium.toml:3:1: TOML: key name is defined twice (first at line 2)`}},
+			[]string{`cerebrium.toml:3:1: cerebrium.deployment.name: TOML: defined twice (first at line 2)`}},
 		{"table twice", head + "[cerebrium.scaling]\n[cerebrium.scaling]\n",
-			[]string{`cerebrium.toml:4:12: TOML: table [cerebrium.scaling] is defined twice (first at line 3)`}},
+			[]string{`cerebrium.toml:4:12: cerebrium.scaling: TOML: table [cerebrium.scaling] is defined twice (first at line 3)`}},
 
 		// Types.
 		{"int as string", head + "[cerebrium.scaling]\ncooldown = \"30s\"\n",

@@ -46,6 +46,9 @@ type value struct {
 	fields map[string]*value // kindTable
 	order  []string          // kindTable: keys in document order
 
+	// path is the dotted key path of the value, for messages.
+	path string
+
 	// How a table came to be, for TOML's rules on redefinition.
 	header     bool // [header]
 	dotted     bool // created by a dotted key
@@ -53,8 +56,16 @@ type value struct {
 	arrayTable bool // kindArray created by [[header]]
 }
 
-func newTable(keyAt int) *value {
-	return &value{kind: kindTable, keyAt: keyAt, at: keyAt, fields: map[string]*value{}}
+func newTable(keyAt int, path string) *value {
+	return &value{kind: kindTable, keyAt: keyAt, at: keyAt, fields: map[string]*value{}, path: path}
+}
+
+// childPath is the dotted path of key name inside v.
+func (v *value) childPath(name string) string {
+	if v.path == "" {
+		return quoteKey(name)
+	}
+	return v.path + "." + quoteKey(name)
 }
 
 func (v *value) set(key string, child *value) {
@@ -121,7 +132,7 @@ func (d *document) errorAt(off int, field, format string, args ...any) {
 // TOML's structural errors (duplicate keys, tables defined twice) in d.errs.
 // After a syntax error the tree is incomplete and ok is false.
 func parseDocument(file string, data []byte) (d *document, ok bool) {
-	d = &document{file: file, data: data, lineStarts: []int{0}, root: newTable(-1)}
+	d = &document{file: file, data: data, lineStarts: []int{0}, root: newTable(-1, "")}
 	d.root.header = true
 	for i, c := range data {
 		if c == '\n' {
@@ -138,13 +149,13 @@ func parseDocument(file string, data []byte) (d *document, ok bool) {
 			if t := d.openTable(e, false); t != nil {
 				current = t
 			} else {
-				current = newTable(-1) // keys go nowhere; the error is recorded
+				current = newTable(-1, "") // keys go nowhere; the error is recorded
 			}
 		case unstable.ArrayTable:
 			if t := d.openTable(e, true); t != nil {
 				current = t
 			} else {
-				current = newTable(-1)
+				current = newTable(-1, "")
 			}
 		case unstable.KeyValue:
 			d.keyValue(&p, current, e)
@@ -191,14 +202,6 @@ func keyParts(it unstable.Iterator) []keyPart {
 	return parts
 }
 
-func dottedName(parts []keyPart) string {
-	names := make([]string, len(parts))
-	for i, p := range parts {
-		names[i] = quoteKey(p.name)
-	}
-	return strings.Join(names, ".")
-}
-
 // openTable handles [a.b.c] and [[a.b.c]], returning the table that the
 // following keys go into, or nil after recording an error.
 func (d *document) openTable(e *unstable.Node, array bool) *value {
@@ -207,39 +210,39 @@ func (d *document) openTable(e *unstable.Node, array bool) *value {
 		return nil
 	}
 	t := d.root
-	for i, part := range parts[:len(parts)-1] {
-		next, ok := d.descend(t, part, parts[:i+1])
+	for _, part := range parts[:len(parts)-1] {
+		next, ok := d.descend(t, part)
 		if !ok {
 			return nil
 		}
 		t = next
 	}
 	last := parts[len(parts)-1]
-	name := dottedName(parts)
+	path := t.childPath(last.name)
 	existing := t.fields[last.name]
 	if array {
 		switch {
 		case existing == nil:
-			arr := &value{kind: kindArray, keyAt: last.at, at: last.at, arrayTable: true}
+			arr := &value{kind: kindArray, keyAt: last.at, at: last.at, arrayTable: true, path: path}
 			t.set(last.name, arr)
 			existing = arr
 		case existing.kind != kindArray || !existing.arrayTable:
-			d.errorAt(last.at, "", "TOML: [[%s]] redefines %s, already defined at line %d", name, name, d.line(existing.keyAt))
+			d.errorAt(last.at, path, "TOML: [[%s]] redefines the key defined at line %d", path, d.line(existing.keyAt))
 			return nil
 		}
-		elem := newTable(last.at)
+		elem := newTable(last.at, fmt.Sprintf("%s[%d]", path, len(existing.items)))
 		elem.header = true
 		existing.items = append(existing.items, elem)
 		return elem
 	}
 	switch {
 	case existing == nil:
-		nt := newTable(last.at)
+		nt := newTable(last.at, path)
 		nt.header = true
 		t.set(last.name, nt)
 		return nt
 	case existing.kind != kindTable || existing.header || existing.dotted || existing.inline:
-		d.errorAt(last.at, "", "TOML: table [%s] is defined twice (first at line %d)", name, d.line(existing.keyAt))
+		d.errorAt(last.at, path, "TOML: table [%s] is defined twice (first at line %d)", path, d.line(existing.keyAt))
 		return nil
 	default:
 		existing.header = true
@@ -254,21 +257,22 @@ func (d *document) line(off int) int {
 }
 
 // descend steps into the table named by part for a header or dotted key,
-// creating it if needed. prefix is the key so far, for messages.
-func (d *document) descend(t *value, part keyPart, prefix []keyPart) (*value, bool) {
+// creating it if needed.
+func (d *document) descend(t *value, part keyPart) (*value, bool) {
 	next := t.fields[part.name]
+	path := t.childPath(part.name)
 	switch {
 	case next == nil:
-		next = newTable(part.at)
+		next = newTable(part.at, path)
 		t.set(part.name, next)
 		return next, true
 	case next.kind == kindArray && next.arrayTable && len(next.items) > 0:
 		return next.items[len(next.items)-1], true
 	case next.kind != kindTable:
-		d.errorAt(part.at, "", "TOML: %s is already defined as %s at line %d, not a table", dottedName(prefix), next.describe(), d.line(next.keyAt))
+		d.errorAt(part.at, path, "TOML: already defined as %s at line %d, not a table", next.describe(), d.line(next.keyAt))
 		return nil, false
 	case next.inline:
-		d.errorAt(part.at, "", "TOML: inline table %s (line %d) cannot be extended", dottedName(prefix), d.line(next.keyAt))
+		d.errorAt(part.at, path, "TOML: the inline table of line %d cannot be extended", d.line(next.keyAt))
 		return nil, false
 	}
 	return next, true
@@ -280,13 +284,13 @@ func (d *document) keyValue(p *unstable.Parser, t *value, e *unstable.Node) {
 	if len(parts) == 0 {
 		return
 	}
-	for i, part := range parts[:len(parts)-1] {
+	for _, part := range parts[:len(parts)-1] {
 		existing := t.fields[part.name]
 		if existing != nil && existing.kind == kindTable && existing.header && !existing.dotted {
-			d.errorAt(part.at, "", "TOML: table [%s] (line %d) cannot be extended with a dotted key", dottedName(parts[:i+1]), d.line(existing.keyAt))
+			d.errorAt(part.at, t.childPath(part.name), "TOML: table [%s] (line %d) cannot be extended with a dotted key", t.childPath(part.name), d.line(existing.keyAt))
 			return
 		}
-		next, ok := d.descend(t, part, parts[:i+1])
+		next, ok := d.descend(t, part)
 		if !ok {
 			return
 		}
@@ -297,12 +301,12 @@ func (d *document) keyValue(p *unstable.Parser, t *value, e *unstable.Node) {
 	}
 	last := parts[len(parts)-1]
 	if existing := t.fields[last.name]; existing != nil {
-		d.errorAt(last.at, "", "TOML: key %s is defined twice (first at line %d)", dottedName(parts), d.line(existing.keyAt))
+		d.errorAt(last.at, t.childPath(last.name), "TOML: defined twice (first at line %d)", d.line(existing.keyAt))
 		return
 	}
 	vn := e.Value()
 	start := valueStart(p.Data(), parts[len(parts)-1], e)
-	v := d.convert(p, vn, start)
+	v := d.convert(p, vn, start, t.childPath(last.name))
 	fixAt(v, start)
 	v.keyAt = last.at
 	t.set(last.name, v)
@@ -342,8 +346,8 @@ func isBareKeyChar(c byte) bool {
 
 // convert turns a parser value node into a tree value. at is the offset to
 // use when the node carries no range of its own (arrays).
-func (d *document) convert(p *unstable.Parser, n *unstable.Node, at int) *value {
-	v := &value{keyAt: -1, at: at}
+func (d *document) convert(p *unstable.Parser, n *unstable.Node, at int, path string) *value {
+	v := &value{keyAt: -1, at: at, path: path}
 	if n.Kind != unstable.Array && (n.Raw.Length > 0 || n.Kind == unstable.InlineTable) {
 		v.at = int(n.Raw.Offset)
 	}
@@ -361,7 +365,7 @@ func (d *document) convert(p *unstable.Parser, n *unstable.Node, at int) *value 
 		v.raw = string(n.Data)
 		i, err := parseTOMLInt(v.raw)
 		if err != nil {
-			d.errorAt(v.at, "", "TOML: integer %s is out of range", v.raw)
+			d.errorAt(v.at, path, "TOML: integer %s is out of range", v.raw)
 		}
 		v.int = i
 	case unstable.Float:
@@ -380,7 +384,7 @@ func (d *document) convert(p *unstable.Parser, n *unstable.Node, at int) *value 
 			}
 			// A nested list has no range: it takes the position of its
 			// first element, or of its parent when empty (see fixAt).
-			elem := d.convert(p, c, -1)
+			elem := d.convert(p, c, -1, fmt.Sprintf("%s[%d]", path, len(v.items)))
 			if v.at < 0 {
 				v.at = elem.at
 			}
