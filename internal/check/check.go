@@ -103,7 +103,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	leader := Proc{PID: app.proc.Pid(), Comm: commOf(app.proc.Pid())}
 	members := groupProcs(leader.PID)
-	holders := socketHolders(members, listeningInodes(port))
+	inodes := listeningInodes(port)
+	holders := socketHolders(members, inodes)
 	ignores := false
 	for _, h := range holders {
 		if ign, _ := signalDisposition(h.PID, int(syscall.SIGTERM)); ign {
@@ -152,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer observers.Wait()
 	defer stopObservers()
 	ready := &readinessObserver{addr: addr, path: o.ReadyPath, interval: o.Interval, tl: &tl}
-	watch := &serverWatch{port: port, holders: holders, leader: leader.PID, interval: o.Interval / 2, tl: &tl}
+	watch := &serverWatch{port: port, holders: holders, inodes: inodes, leader: leader.PID, interval: o.Interval / 2, tl: &tl}
 	observers.Add(2)
 	go func() { defer observers.Done(); ready.run(obsCtx) }()
 	go func() { defer observers.Done(); watch.run(obsCtx) }()

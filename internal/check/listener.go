@@ -13,6 +13,7 @@ import (
 type serverWatch struct {
 	port     int
 	holders  []Proc
+	inodes   map[uint64]bool // the listening sockets when the app was ready
 	leader   int
 	interval time.Duration
 	tl       *timeline
@@ -29,7 +30,7 @@ func (w *serverWatch) run(ctx context.Context) {
 	for {
 		// Times are taken after each look: when the change was known, never
 		// before it happened.
-		if w.listenerClosedAt.IsZero() && len(listeningInodes(w.port)) == 0 {
+		if w.listenerClosedAt.IsZero() && w.closed() {
 			w.listenerClosedAt = time.Now()
 			w.tl.add(w.listenerClosedAt, "listener", "port "+strconv.Itoa(w.port)+" no longer listening")
 		}
@@ -60,4 +61,16 @@ func alive(pid int) bool {
 	}
 	st, err := readStat(pid)
 	return err == nil && st.state != 'Z' && st.state != 'X'
+}
+
+// closed reports whether the listener is gone: no holder has one of its
+// sockets open any more. Reading the holders' fd tables is exact and cheap,
+// unlike /proc/net/tcp, which lists every socket of the machine (thousands
+// in TIME_WAIT during a check) and lags. Without known holders it falls
+// back to /proc/net/tcp.
+func (w *serverWatch) closed() bool {
+	if len(w.holders) == 0 || len(w.inodes) == 0 {
+		return len(listeningInodes(w.port)) == 0
+	}
+	return len(socketHolders(w.holders, w.inodes)) == 0
 }

@@ -175,7 +175,9 @@ func (o *observation) readinessVerdict() Verdict {
 		}
 	}
 	for _, s := range after {
-		if !s.up() && aliveAt(s) {
+		// A refusal only at the end, once the requests are done, is the
+		// exit itself, not a readiness flip.
+		if !s.up() && aliveAt(s) && s.start.Before(o.firstInFlightEnd().Add(-refusalMargin)) {
 			v.Status = Warn
 			v.Detail = fmt.Sprintf("GET %s was %s from %s while the app was still running; it never answered 503",
 				o.readyPath, s.state, o.at(s.start))
@@ -258,10 +260,10 @@ func (o *observation) gradeNewRequest(a attempt) (Outcome, newRequestGrade) {
 		return out, gradeWarn
 	case Refused:
 		// Closing the listener once idle, just before exiting, is what
-		// every server does; refusing while work is still running is not.
-		// The margins allow for the in-flight completions being seen a
-		// little late on a busy machine.
-		if a.start.Before(o.idleAt().Add(-150*time.Millisecond)) || a.start.Before(o.appExitAt.Add(-250*time.Millisecond)) {
+		// every server does; refusing while requests are still running is
+		// not. The margin allows for completions being seen late on a busy
+		// machine (the client reads them after the server has sent them).
+		if a.start.Before(o.firstInFlightEnd().Add(-refusalMargin)) {
 			return out, gradeWarn
 		}
 		return out, gradeIgnored
@@ -299,6 +301,25 @@ func (o *observation) listenerGoneAt() time.Time {
 func (o *observation) nearListenerClose(t time.Time) bool {
 	gone := o.listenerGoneAt()
 	return !gone.IsZero() && absDuration(t.Sub(gone)) <= 50*time.Millisecond
+}
+
+// refusalMargin: a refusal counts against the app only when it came this
+// long before the first in-flight request was seen to complete.
+const refusalMargin = 250 * time.Millisecond
+
+// firstInFlightEnd is when the first in-flight request ended (SIGTERM if
+// none was in flight).
+func (o *observation) firstInFlightEnd() time.Time {
+	first := time.Time{}
+	for _, a := range o.inflight {
+		if first.IsZero() || a.end.Before(first) {
+			first = a.end
+		}
+	}
+	if first.IsZero() {
+		return o.sigAt
+	}
+	return first
 }
 
 // exitCutInFlight reports whether the app exited by itself while requests
