@@ -126,8 +126,17 @@ func Knative(cfg *config.Config, opts Options) ([]runtime.Object, []string, erro
 		}
 	}
 	ann[annMinScale] = strconv.Itoa(minScale)
-	if s.Cooldown > 0 {
+	switch {
+	case s.Cooldown == 0:
+	case ann[annClass] == classKPA:
 		ann[annScaleDownDelay] = fmt.Sprintf("%ds", s.Cooldown)
+	case s.Cooldown >= 6:
+		// Knative's HPA class has no scale-down delay; its window becomes
+		// the HPA's stabilization window, for scale-up as well as down.
+		ann[annWindow] = fmt.Sprintf("%ds", s.Cooldown)
+		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] cooldown %d s becomes Knative's HPA-class window, which also delays scaling up by as long", s.Cooldown))
+	default:
+		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] cooldown %d s is below the 6 s window Knative's HPA class accepts and is not exported", s.Cooldown))
 	}
 	if w := s.EvaluationIntervalSeconds; w > 0 && ann[annClass] == classKPA {
 		if w >= 6 && w <= 3600 {
