@@ -56,6 +56,11 @@ func FuzzParse(f *testing.F) {
 			if e.Line < 0 || e.Line > lines || e.Col < 0 || (e.Line > 0) != (e.Col > 0) {
 				t.Fatalf("error %q has position %d:%d in a %d-line file", e.Error(), e.Line, e.Col, lines)
 			}
+			// Only a missing name in a file without [cerebrium.deployment]
+			// has no place to point at.
+			if e.Line == 0 && e.Field != "cerebrium.deployment.name" {
+				t.Fatalf("error without a position: %q", e.Error())
+			}
 			if e.Message == "" {
 				t.Fatalf("error without a message: %#v", e)
 			}
