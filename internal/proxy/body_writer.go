@@ -55,9 +55,9 @@ func (b *bodyWriter) run(r *http.Request, bodyLen int64, p *Proxy) {
 	tr := &trackedReader{r: r.Body}
 	var err error
 	if bodyLen < 0 {
-		err = writeChunked(b.c.bw, tr, r.Trailer, *bufp)
+		err = writeChunked(b.c.writer(), tr, r.Trailer, *bufp)
 	} else {
-		err = writeFixed(b.c.bw, tr, bodyLen, *bufp)
+		err = writeFixed(b.c.writer(), tr, bodyLen, *bufp)
 	}
 	if tr.err != nil || err == io.ErrUnexpectedEOF {
 		// The client's body failed: the upstream must not take what it got

@@ -293,23 +293,23 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, c *conn, bodyL
 	c.written = 0
 	stop := context.AfterFunc(ctx, c.interruptFn)
 
-	writeRequestHead(c.bw, r, bodyLen, upgrade)
+	ob := outBuf{c.out[:0]}
+	writeRequestHead(&ob, r, bodyLen, upgrade)
 	if small != nil {
-		_, _ = c.bw.Write(small)
+		ob.Write(small)
 	}
-	if err := c.bw.Flush(); err != nil {
-		stop()
-		c.close()
-		if ctx.Err() != nil {
-			return result{outcomeCtx, err}
+	if cap(ob.b) <= 2*connWriteBuf {
+		c.out = ob.b // keep the grown buffer unless a large body grew it
+	}
+	if streamed {
+		// The head goes out now; the body follows from its own goroutine.
+		if err := c.writeAll(ob.b); err != nil {
+			stop()
+			return p.sendFailed(c, ctx, attempt, err)
 		}
-		if c.written == 0 {
-			if c.reused && attempt < maxAttempts {
-				return result{outcome: outcomeRetry}
-			}
-			return result{outcomeNotSent, err}
-		}
-		return result{outcomeBadGateway, fmt.Errorf("write request: %w", err)}
+	} else {
+		// Written by the first read of the response (see connReader).
+		c.pending = ob.b
 	}
 
 	var bw *bodyWriter
@@ -320,6 +320,12 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, c *conn, bodyL
 	head := &c.head
 	for {
 		read, err := readResponseHead(c.br, head)
+		if err != nil && !streamed && (c.written == 0 || len(c.pending) > 0) {
+			// The request did not (entirely) go out.
+			c.pending = nil
+			stop()
+			return p.sendFailed(c, ctx, attempt, err)
+		}
 		if err != nil {
 			bw.abort()
 			stop()
@@ -412,6 +418,21 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, c *conn, bodyL
 		c.close()
 	}
 	return result{outcome: outcomeDone}
+}
+
+// sendFailed handles a failure to write the request on c, which it closes.
+func (p *Proxy) sendFailed(c *conn, ctx context.Context, attempt int, err error) result {
+	c.close()
+	if ctx.Err() != nil {
+		return result{outcomeCtx, err}
+	}
+	if c.written == 0 {
+		if c.reused && attempt < maxAttempts {
+			return result{outcome: outcomeRetry}
+		}
+		return result{outcomeNotSent, err}
+	}
+	return result{outcomeBadGateway, fmt.Errorf("write request: %w", err)}
 }
 
 // discardBody reads and drops a small response body so the connection can

@@ -13,9 +13,9 @@ import (
 // sets the X-Forwarded-* headers, and frames the body with bodyLen: -1
 // means chunked, 0 no body (a Content-Length: 0 is still sent for methods
 // that normally carry one).
-func writeRequestHead(bw *bufio.Writer, r *http.Request, bodyLen int64, upgrade string) {
+func writeRequestHead(bw *outBuf, r *http.Request, bodyLen int64, upgrade string) {
 	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
+	bw.Byte(' ')
 	writeRequestURI(bw, r)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(r.Host)
@@ -84,16 +84,22 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, bodyLen int64, upgrade 
 			}
 		}
 	case bodyLen > 0 || methodHasBody(r.Method):
-		var num [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], bodyLen, 10))
+		bw.b = strconv.AppendInt(bw.b, bodyLen, 10)
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")
 }
 
+// outBuf assembles a request head in a reused byte slice.
+type outBuf struct{ b []byte }
+
+func (o *outBuf) WriteString(s string) { o.b = append(o.b, s...) }
+func (o *outBuf) Byte(c byte)          { o.b = append(o.b, c) }
+func (o *outBuf) Write(p []byte)       { o.b = append(o.b, p...) }
+
 // writeRequestURI writes the origin-form request target of r.URL.
-func writeRequestURI(bw *bufio.Writer, r *http.Request) {
+func writeRequestURI(bw *outBuf, r *http.Request) {
 	u := r.URL
 	if u.Opaque != "" {
 		bw.WriteString(u.RequestURI())
@@ -105,7 +111,7 @@ func writeRequestURI(bw *bufio.Writer, r *http.Request) {
 	}
 	bw.WriteString(p)
 	if u.ForceQuery || u.RawQuery != "" {
-		bw.WriteByte('?')
+		bw.Byte('?')
 		bw.WriteString(u.RawQuery)
 	}
 }
