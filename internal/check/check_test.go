@@ -158,6 +158,19 @@ func TestFixtures(t *testing.T) {
 		want:  expect(map[Property]Status{ReadinessFlips: Fail, ExitsPromptly: Fail, SigtermReaches: Fail, NoLeftovers: Fail}),
 		check: checkSwallowed("bash"),
 	}, {
+		name: "sh -c with a trap that passes SIGTERM on",
+		opts: func(t *testing.T) Options {
+			script := `trap 'kill -TERM $pid' TERM; ` + fixtureBin(t, "good") + ` & pid=$!; wait $pid; wait $pid`
+			return Options{Argv: []string{"sh", "-c", script}, ReadyPath: "/ready", SlowPath: slow}
+		},
+		want: expect(nil),
+		check: func(t *testing.T, r *Report) {
+			v, _ := r.Verdict(SigtermReaches)
+			if r.Leader.Comm != "sh" || !strings.Contains(v.Detail, "so it was passed on") {
+				t.Errorf("leader %v, %q; want sh passing SIGTERM on", r.Leader, v.Detail)
+			}
+		},
+	}, {
 		name: "closer: closes its listener, finishes in-flight requests",
 		opts: func(t *testing.T) Options {
 			return Options{Argv: []string{fixtureBin(t, "closer")}, ReadyPath: "/ready", SlowPath: slow}
