@@ -91,8 +91,20 @@ func startEbb(t *testing.T, args ...string) *ebbRun {
 	return startEbbIn(t, t.TempDir(), args...)
 }
 
+// startEbbWrapped runs ebb under a wrapper command such as
+// `unshare --pid --fork`; the wrapper must exec or fork ebb and wait.
+func startEbbWrapped(t *testing.T, wrapper []string, args ...string) *ebbRun {
+	t.Helper()
+	return startEbbCmd(t, t.TempDir(), wrapper, args...)
+}
+
 // startEbbIn is startEbb in the working directory dir.
 func startEbbIn(t *testing.T, dir string, args ...string) *ebbRun {
+	t.Helper()
+	return startEbbCmd(t, dir, nil, args...)
+}
+
+func startEbbCmd(t *testing.T, dir string, wrapper []string, args ...string) *ebbRun {
 	t.Helper()
 	port, err := supervisor.FreePort()
 	if err != nil {
@@ -110,7 +122,8 @@ func startEbbIn(t *testing.T, dir string, args ...string) *ebbRun {
 		done:  make(chan struct{}),
 	}
 	full := append([]string{"run", "--listen", e.addr, "--admin", e.admin}, args...)
-	e.cmd = exec.Command(ebbBin, full...)
+	argv := append(append(append([]string(nil), wrapper...), ebbBin), full...)
+	e.cmd = exec.Command(argv[0], argv[1:]...)
 	e.cmd.Dir = dir
 	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
