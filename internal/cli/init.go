@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -85,10 +86,18 @@ func runInit(cmd *cobra.Command, dir, name string, port int) error {
 	}
 	fmt.Fprintln(out, "\nNext steps:")
 	if dir != "." {
-		fmt.Fprintf(out, "  cd %s\n", dir)
+		fmt.Fprintf(out, "  cd %s\n", shellQuote(dir))
 	}
 	fmt.Fprintf(out, "  go mod init %s\n", name)
 	fmt.Fprintln(out, "  ebb validate            # check cerebrium.toml and see every default")
 	fmt.Fprintf(out, "  go run .                # then: curl localhost:%d/hello\n", port)
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+=:,@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

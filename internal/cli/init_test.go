@@ -13,7 +13,8 @@ func TestInit(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	if !strings.Contains(stdout, `Created app "my-new-app"`) || !strings.Contains(stdout, "Next steps:") {
+	if !strings.Contains(stdout, `Created app "my-new-app"`) || !strings.Contains(stdout, "Next steps:") ||
+		!strings.Contains(stdout, "  cd '"+dir+"'\n") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
 	for _, f := range []string{"cerebrium.toml", "main.go", "Dockerfile"} {
@@ -51,5 +52,20 @@ func TestInitName(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "cerebrium.toml"))
 	if err != nil || !strings.Contains(string(b), "name = \"api\"\n") {
 		t.Errorf("cerebrium.toml: %v\n%s", err, b)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"my-app":  "my-app",
+		"a/b_c.d": "a/b_c.d",
+		"My App":  "'My App'",
+		"it's":    `'it'\''s'`,
+		"":        "''",
+		"$HOME/x": "'$HOME/x'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
