@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -422,4 +423,23 @@ func TestBadConfigFile(t *testing.T) {
 	if out := e.out.String(); !strings.Contains(out, "replica_concurency") || strings.Contains(out, "app started") {
 		t.Errorf("output %q: want the loader's error naming the key, and no app started", out)
 	}
+}
+
+// TestForwardsSIGHUP: signals other than SIGTERM go to the app's group; the
+// appserver dies of SIGHUP and ebb exits with its status. --admin "" turns
+// the metrics listener off.
+func TestForwardsSIGHUP(t *testing.T) {
+	e := startEbb(t, "--admin", "", "--", appServerBin)
+	e.waitReady("/", 10*time.Second)
+	if _, ok := e.metric("ebb_run_state"); ok {
+		t.Errorf("metrics served with --admin \"\"")
+	}
+	if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.wait(5 * time.Second); code != 128+int(syscall.SIGHUP) {
+		t.Errorf("exit code %d, want %d (the app died of the forwarded SIGHUP)", code, 128+int(syscall.SIGHUP))
+	}
+	e.waitLog(`forwarding signal to the app`, time.Second)
+	e.assertGroupGone()
 }

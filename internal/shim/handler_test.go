@@ -184,3 +184,47 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// TestProbesBypassTheLimit: with every slot taken and the queue full, the
+// health and readiness paths still reach the app.
+func TestProbesBypassTheLimit(t *testing.T) {
+	backend := okBackend()
+	defer backend.Close()
+	s := newTestShim(t, backend, Options{ReadyPath: "/ready", HealthPath: "/health", Concurrency: 1})
+	s.lim = newFullLimiter(t)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Code != 503 {
+		t.Fatalf("with the queue full: %d, want 503", rec.Code)
+	}
+	for path, want := range map[string]int{"/health": 200, "/ready": http.StatusTeapot} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("%s with the limiter full: %d, want %d", path, rec.Code, want)
+		}
+	}
+}
+
+// TestInitTimeout: a request that waited for the app's readiness longer
+// than the initialization timeout gets a retryable 503.
+func TestInitTimeout(t *testing.T) {
+	backend := okBackend()
+	defer backend.Close()
+	s := newTestShim(t, backend, Options{})
+	s.st.Store(int32(stateStarting))
+	s.readyc = make(chan struct{})
+	s.initDeadline = time.Now().Add(30 * time.Millisecond)
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Code != 503 || rec.Header().Get(graceful.DrainHeader) == "" || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("after the init timeout: %d %v, want 503 with the drain marker", rec.Code, rec.Header())
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("answered after %v, before the timeout", d)
+	}
+	if s.entered.Load() != 0 || s.waitingReady.Load() != 0 {
+		t.Errorf("counters not restored: entered %d, waiting %d", s.entered.Load(), s.waitingReady.Load())
+	}
+}
