@@ -6,6 +6,10 @@
 //
 // The types in this file are the effective configuration: every default is
 // filled in by Load, so a zero value never means "unset" once loaded.
+//
+// Load and Parse report every problem of a file at once, as an [Errors]
+// whose elements render as "FILE:LINE:COL: FIELD: MESSAGE". docs/configuration.md
+// lists every key with its type, default and accepted values.
 package config
 
 import "time"
@@ -15,9 +19,11 @@ const FileName = "cerebrium.toml"
 
 // Config is one app's effective configuration.
 type Config struct {
-	// Path is the file the configuration was loaded from ("" when built in code).
+	// Path is the absolute path of the file the configuration was loaded
+	// from ("" when built in code).
 	Path string `json:"-"`
-	// Dir is the directory the app runs in: the directory holding Path.
+	// Dir is the directory the app runs in: the directory holding Path
+	// (absolute).
 	Dir string `json:"-"`
 
 	Deployment   Deployment   `json:"deployment"`
