@@ -342,16 +342,16 @@ func TestForwardStaleKeepAlive(t *testing.T) {
 	})
 	t.Run("not checked: a POST fails, not retryable", func(t *testing.T) {
 		p := newProxy(t, Options{StaleCheckAfter: time.Hour})
-		send := func() (error, int) {
+		send := func() (int, error) {
 			rec := httptest.NewRecorder()
 			err := p.Forward(rec, httptest.NewRequest("POST", "/", strings.NewReader("x")), closing)
-			return err, rec.Code
+			return rec.Code, err
 		}
-		if err, code := send(); err != nil || code != 200 {
+		if code, err := send(); err != nil || code != 200 {
 			t.Fatalf("first: %v %d", err, code)
 		}
 		time.Sleep(20 * time.Millisecond)
-		if err, code := send(); err == nil || Retryable(err) || code != 502 {
+		if code, err := send(); err == nil || Retryable(err) || code != 502 {
 			t.Fatalf("second on the stale connection: %v %d, want a non-retryable error and 502", err, code)
 		}
 	})
