@@ -210,7 +210,7 @@ func (o *observation) readinessVerdict() Verdict {
 func (o *observation) readinessAfterSigterm() []readinessSample {
 	var out []readinessSample
 	for _, s := range o.readiness {
-		if !s.start.Before(o.sigAt) {
+		if !s.end.Before(o.sigAt) { // answered after SIGTERM
 			out = append(out, s)
 		}
 	}
