@@ -20,7 +20,9 @@ func TestChecks(t *testing.T) {
 	}{
 		// TOML itself.
 		{"syntax", head + "cpu = \n",
-			[]string{`cerebrium.toml:3:7: TOML syntax error: unexpected character U+000A at start of value`}},
+			[]string{`cerebrium.toml:3:7: TOML syntax error: expected a value after '=' but the line ends`}},
+		{"syntax unquoted string", head + "[cerebrium.hardware]\nregion = us\n",
+			[]string{`cerebrium.toml:4:10: TOML syntax error: unexpected character U+0075 'u' at start of value; strings must be quoted, like "text"`}},
 		{"syntax unterminated string", head + "[cerebrium.hardware]\nregion = \"us\n",
 			[]string{`cerebrium.toml:4:13: TOML syntax error: basic strings cannot have new lines`}},
 		{"duplicate key", head + "name = \"b\"\n",

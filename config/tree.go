@@ -171,10 +171,28 @@ func parseDocument(file string, data []byte) (d *document, ok bool) {
 				off = highlightOffset(&p, perr.Highlight)
 			}
 		}
-		d.errorAt(off, "", "TOML syntax error: %s", msg)
+		d.errorAt(off, "", "TOML syntax error: %s", friendlySyntax(msg))
 		return d, false
 	}
 	return d, true
+}
+
+// friendlySyntax rewords the parser's messages for the most common slips.
+func friendlySyntax(msg string) string {
+	const startOfValue = " at start of value"
+	switch {
+	case msg == "unexpected character U+000A at start of value" || msg == "unexpected character U+000D at start of value":
+		return "expected a value after '=' but the line ends"
+	case strings.HasPrefix(msg, "unexpected character U+") && strings.HasSuffix(msg, startOfValue):
+		// "unexpected character U+0068 'h' at start of value"
+		if i := strings.IndexByte(msg, '\''); i >= 0 && i+1 < len(msg) {
+			c := msg[i+1]
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+				return msg + "; strings must be quoted, like \"text\""
+			}
+		}
+	}
+	return msg
 }
 
 // highlightOffset finds where a parser error's highlight starts, without
