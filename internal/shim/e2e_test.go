@@ -443,3 +443,26 @@ func TestForwardsSIGHUP(t *testing.T) {
 	e.waitLog(`forwarding signal to the app`, time.Second)
 	e.assertGroupGone()
 }
+
+// TestLameDuck: after SIGTERM, readiness answers 503 at once while requests
+// are still served for the lame-duck period; then the drain answer.
+func TestLameDuck(t *testing.T) {
+	e := startEbb(t, "--lame-duck", "700ms", "--ready-path", "/ready", "--", appServerBin, "-on-sigterm", "graceful")
+	e.waitReady("/ready", 10*time.Second)
+	slow := goDo(newClient(), e.url("/sleep?d=1500ms")) // keeps the drain going past the lame duck
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	termAt := e.sigterm()
+	time.Sleep(50 * time.Millisecond)
+	if r := do(newClient(), "GET", e.url("/ready")); r.code != http.StatusServiceUnavailable {
+		t.Errorf("/ready in the lame-duck period: %d, want 503", r.code)
+	}
+	if r := do(newClient(), "GET", e.url("/")); r.code != 200 && time.Since(termAt) < 600*time.Millisecond {
+		t.Errorf("request in the lame-duck period: %d %v, want 200", r.code, r.err)
+	}
+	time.Sleep(time.Until(termAt.Add(900 * time.Millisecond)))
+	assertDrainAnswer(t, do(newClient(), "GET", e.url("/")))
+	if r := <-slow; r.code != 200 {
+		t.Errorf("in-flight request: %d %v, want 200", r.code, r.err)
+	}
+	e.wait(5 * time.Second)
+}
