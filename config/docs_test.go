@@ -16,7 +16,7 @@ func TestDocsListEveryKey(t *testing.T) {
 	doc := string(b)
 	var walk func(s *section)
 	walk = func(s *section) {
-		if s != schema && !strings.Contains(doc, "["+s.name+"]") {
+		if (len(s.keys) > 0 || s.stringMap != nil) && !strings.Contains(doc, "["+s.name+"]") {
 			t.Errorf("docs/configuration.md does not mention [%s]", s.name)
 		}
 		for _, k := range s.keys {
