@@ -195,9 +195,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 			if sampler != nil {
 				if m := sampler.stop(); m.RSS > t.rss.RSS {
-					t.rss.RSS = m.RSS
+					t.rss = m
 				}
-				if m, err := readMemory(t.proc.pid()); err == nil {
+				if m, err := readMemory(t.proc.pid()); err == nil && m.HWM > t.rss.HWM {
 					t.rss.HWM = m.HWM
 				}
 			}

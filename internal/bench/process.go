@@ -121,9 +121,13 @@ func waitReady(ctx context.Context, p *process, url string, timeout time.Duratio
 	}
 }
 
-// memory is a process's resident memory, from /proc/PID/status.
+// memory is a process's resident memory, from /proc/PID/status and
+// /proc/PID/smaps_rollup.
 type memory struct {
 	RSS, HWM int64 // bytes; HWM is the peak RSS
+	// Anon and File split RSS into private memory (heap, stacks) and pages
+	// of mapped files (mostly the executable's code and read-only data).
+	Anon, File int64
 }
 
 func readMemory(pid int) (memory, error) {
@@ -154,6 +158,21 @@ func readMemory(pid int) (memory, error) {
 	}
 	if m.RSS == 0 {
 		return m, errors.New("bench: no VmRSS in /proc status")
+	}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 || f[2] != "kB" {
+				continue
+			}
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "Anonymous:":
+				m.Anon = n << 10
+			case "Pss_File:":
+				m.File = n << 10
+			}
+		}
 	}
 	return m, nil
 }

@@ -92,6 +92,9 @@ func (r report) markdown() string {
 		rss := ""
 		if t.rss.RSS > 0 {
 			rss = fmt.Sprintf("%.1f MB (%.1f MB)", float64(t.rss.RSS)/1e6, float64(max(t.rss.HWM, t.rss.RSS))/1e6)
+			if t.rss.Anon > 0 {
+				rss += fmt.Sprintf("; %.1f MB anon + %.1f MB file", float64(t.rss.Anon)/1e6, float64(t.rss.File)/1e6)
+			}
 		}
 		cpu := ""
 		if res.cpu > 0 {
@@ -121,8 +124,13 @@ func (r report) markdown() string {
 				fmtDur(addedE), fmtDur(addedN))
 		}
 		peak := max(e.target.rss.RSS, e.target.rss.HWM)
-		fmt.Fprintf(&b, "- resident memory of the proxy under load: %.1f MB peak — target ≤ %.0f MB: %s\n",
+		fmt.Fprintf(&b, "- resident memory of the proxy under load: %.1f MB peak — target ≤ %.0f MB: %s",
 			float64(peak)/1e6, targetRSS/1e6, verdict(float64(peak) <= targetRSS))
+		if e.target.rss.Anon > 0 {
+			fmt.Fprintf(&b, " (at the sampled peak: %.1f MB private, %.1f MB pages of the executable and other mapped files)",
+				float64(e.target.rss.Anon)/1e6, float64(e.target.rss.File)/1e6)
+		}
+		b.WriteString("\n")
 		fmt.Fprintf(&b, "- %s vs direct: %s × the throughput\n", e.target.name, ratio(e.throughput.RPS/d.throughput.RPS))
 		if e.cpu > 0 {
 			for _, n := range nginxs {
