@@ -49,8 +49,10 @@ type App struct {
 	lastEvent string      // guarded by mu
 	deploying bool        // guarded by mu
 	stopping  bool        // guarded by mu
-	ctx       context.Context
-	wg        sync.WaitGroup // replica goroutines
+	// ctx bounds the replica goroutines (set by Platform.Run before
+	// anything can start a replica).
+	ctx context.Context
+	wg  sync.WaitGroup // replica goroutines
 }
 
 type policyBox struct{ policy }
@@ -255,10 +257,7 @@ func (a *App) kick() {
 
 // run is the app's reconciler: it keeps the current revision at the desired
 // number of replicas until ctx ends, then drains every replica.
-func (a *App) run(ctx context.Context, hard context.Context) {
-	a.mu.Lock()
-	a.ctx = hard
-	a.mu.Unlock()
+func (a *App) run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

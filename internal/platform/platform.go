@@ -216,6 +216,17 @@ func (p *Platform) Run(ctx context.Context) error {
 	// Idle upstream connections are dropped after 4 s, before the
 	// keep-alive timeout of common app servers (uvicorn: 5 s) can close one
 	// just as a request is sent on it.
+	// Apps run until appCtx ends; life bounds the replica goroutines.
+	appCtx, stopApps := context.WithCancel(context.Background())
+	defer stopApps()
+	life, endLife := context.WithCancel(context.Background())
+	defer endLife()
+	for _, a := range p.Apps() {
+		a.mu.Lock()
+		a.ctx = life
+		a.mu.Unlock()
+	}
+
 	px := proxy.New(proxy.Options{RequestID: true, IdleConnTimeout: 4 * time.Second})
 	defer px.Close()
 	p.proxy.Store(px)
@@ -231,14 +242,9 @@ func (p *Platform) Run(ctx context.Context) error {
 		p.eventf("API key (generated; set %s to choose one): %s", APIKeyEnv, p.apiKey)
 	}
 
-	// Apps run until appCtx ends; life bounds the replica goroutines.
-	appCtx, stopApps := context.WithCancel(context.Background())
-	defer stopApps()
-	life, endLife := context.WithCancel(context.Background())
-	defer endLife()
 	var wg sync.WaitGroup
 	for _, a := range p.Apps() {
-		wg.Go(func() { a.run(appCtx, life) })
+		wg.Go(func() { a.run(appCtx) })
 		if p.opts.Autoscaler != nil {
 			wg.Go(func() { p.opts.Autoscaler(appCtx, a) })
 		}

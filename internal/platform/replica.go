@@ -100,6 +100,12 @@ func (r *Replica) Routable() bool { return r.routable.Load() }
 // and returns the process to send the request to. On success the caller
 // must call release once the response is done. It never blocks.
 func (r *Replica) reserve() *incarnation {
+	// The first load keeps requests that arrive after closeGate's Store
+	// from touching entering, so closeGate waits only for the few that
+	// passed it before; the second one is the check that counts.
+	if !r.routable.Load() {
+		return nil
+	}
 	r.entering.Add(1)
 	if !r.routable.Load() || !r.lim.TryAcquire() {
 		r.entering.Add(-1)
@@ -126,8 +132,15 @@ func (r *Replica) release() {
 // decreases.
 func (r *Replica) closeGate() {
 	r.routable.Store(false)
-	for r.entering.Load() != 0 {
-		runtime.Gosched()
+	// A request between the two loads in reserve takes nanoseconds: spin
+	// briefly, then sleep (a sleeping goroutine is rescheduled promptly,
+	// unlike one that yields to busy ones).
+	for i := 0; r.entering.Load() != 0; i++ {
+		if i < 100 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(10 * time.Microsecond)
+		}
 	}
 	r.app.routesChanged()
 }

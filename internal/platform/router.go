@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +18,10 @@ import (
 // maxAttempts bounds how many replicas one request is tried on when
 // replicas refuse it without processing it.
 const maxAttempts = 10
+
+// errKilled cancels the requests a replica still holds when the
+// termination sequence SIGKILLs it; the proxy answers them 504.
+var errKilled = fmt.Errorf("replica killed at the end of response_grace_period: %w", context.DeadlineExceeded)
 
 // router serves every app at /{app}/… and /v4/{project}/{app}/…, stripping
 // the prefix, and sends each request to a ready replica with a free slot,
@@ -91,12 +96,15 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rt.refuse(rec, r, a, err)
 			break
 		}
-		actx, acancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(inc.ctx, acancel)
-		err = rt.proxy.Forward(rec, out.WithContext(actx), inc.addr)
+		actx, acancel := context.WithCancelCause(ctx)
+		stop := context.AfterFunc(inc.ctx, func() { acancel(errKilled) })
+		req := out.WithContext(actx)
+		err = rt.proxy.Forward(rec, req, inc.addr)
 		stop()
-		acancel()
+		acancel(nil)
 		rep.release()
+		// A retryable failure leaves the body replayable on req.
+		out.Body = req.Body
 		if err == nil {
 			rep.served.Add(1)
 			break
