@@ -94,7 +94,11 @@ func TestFixtures(t *testing.T) {
 	}, {
 		name: "good, but new requests hang while draining",
 		opts: func(t *testing.T) Options {
-			return Options{Argv: []string{fixtureBin(t, "good")}, Env: []string{"GOOD_DRAIN=hang"}, ReadyPath: "/ready", SlowPath: slow}
+			// Shutdown waits for the hung handlers until their clients give
+			// up (1 s): a longer grace period keeps that from counting as
+			// lingering.
+			return Options{Argv: []string{fixtureBin(t, "good")}, Env: []string{"GOOD_DRAIN=hang"}, ReadyPath: "/ready", SlowPath: slow,
+				Grace: 6 * time.Second}
 		},
 		want:  expect(map[Property]Status{NewRequestsAnswered: Fail}),
 		check: wantWorstNew(Hung),

@@ -247,9 +247,12 @@ func (o *observation) gradeNewRequest(a attempt) (Outcome, newRequestGrade) {
 			out = Hung
 		case atExit:
 			return out, gradeIgnored
-		case o.nearListenerClose(a.end):
+		case o.nearListenerClose(a.end) || (a.status == 0 && !a.end.Before(o.firstInFlightEnd().Add(-refusalMargin))):
 			// A connection still waiting in the accept queue when the
-			// listener closes is reset: the same event as a refusal.
+			// listener closes is reset: the same event as a refusal. Once
+			// the in-flight requests are done, closing the listener is the
+			// exit itself; seeing it a little late on a busy machine must
+			// not turn its reset into a fault.
 			out = Refused
 		}
 	}
@@ -296,11 +299,11 @@ func (o *observation) listenerGoneAt() time.Time {
 	return first
 }
 
-// nearListenerClose reports whether t is within 50 ms of the listener
+// nearListenerClose reports whether t is within 100 ms of the listener
 // closing.
 func (o *observation) nearListenerClose(t time.Time) bool {
 	gone := o.listenerGoneAt()
-	return !gone.IsZero() && absDuration(t.Sub(gone)) <= 50*time.Millisecond
+	return !gone.IsZero() && absDuration(t.Sub(gone)) <= 100*time.Millisecond
 }
 
 // refusalMargin: a refusal counts against the app only when it came this

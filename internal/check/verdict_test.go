@@ -77,6 +77,8 @@ func TestNewRequestRules(t *testing.T) {
 		{"reset mid-drain", Reset, 0, 10, 15, gradeFail, Reset},
 		{"reset after a long wait", Reset, 0, 10, 1500, gradeFail, Hung},
 		{"reset at the exit", Reset, 0, 2090, 2095, gradeIgnored, Reset},
+		{"reset as the drain ends", Reset, 0, 1900, 1910, gradeIgnored, Refused},
+		{"reset with a status as the drain ends", Reset, 200, 1900, 1910, gradeFail, Reset},
 		{"after the exit", Refused, 0, 2200, 2201, gradeIgnored, Refused},
 	}
 	for _, tt := range tests {
