@@ -29,8 +29,9 @@ type Options struct {
 	Pin                  bool
 	LoadCPUs, ServerCPUs string
 	// Shim selects what is measured as ebb: "ebb-run" (the `ebb run`
-	// binary), "forward" (a minimal server around proxy.Forward) or "auto"
-	// (ebb run when it works, else forward). Empty means auto.
+	// binary), "forward" (a minimal server around proxy.Forward), "auto"
+	// (ebb run when it works, else forward) or "both" (ebb run and forward,
+	// to see what the shim adds to the proxy). Empty means auto.
 	Shim string
 	// Root is the module root (where ./cmd/ebb is).
 	Root string
@@ -50,6 +51,9 @@ type target struct {
 	url   string
 	proc  *process // the proxy process; nil for direct
 	nginx bool
+	// extra marks a target shown for information, not checked against the
+	// targets (proxy.Forward alone next to ebb run).
+	extra bool
 	// rss is the shim's peak resident memory seen under load.
 	rss memory
 }
@@ -139,6 +143,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	targets = append(targets, ebbT)
+	if o.Shim == "both" {
+		fo := o
+		fo.Shim = "forward"
+		fwd, err := startShim(ctx, fo, tmp, start, backendAddr, logf)
+		if err != nil {
+			return err
+		}
+		fwd.extra = true
+		targets = append(targets, fwd)
+	}
 
 	// nginx, with one worker and with two: the better one is the baseline.
 	if nginx, err := exec.LookPath("nginx"); err == nil {
@@ -251,7 +265,7 @@ func startShim(ctx context.Context, o Options, tmp string, start func(string, []
 	if err != nil {
 		return nil, err
 	}
-	if o.Shim == "auto" || o.Shim == "ebb-run" {
+	if o.Shim == "auto" || o.Shim == "ebb-run" || o.Shim == "both" {
 		bin := filepath.Join(tmp, "ebb")
 		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/ebb")
 		build.Dir = o.Root
@@ -271,12 +285,12 @@ func startShim(ctx context.Context, o Options, tmp string, start func(string, []
 				log, _ := os.ReadFile(filepath.Join(tmp, "ebb-run.log"))
 				err = fmt.Errorf("%w\n%s", err, lastLines(string(log), 5))
 			}
-			if o.Shim == "ebb-run" {
+			if o.Shim == "ebb-run" || o.Shim == "both" {
 				return nil, err
 			}
 			logf("`ebb run` is not usable yet (%v); measuring proxy.Forward in a minimal server instead", firstLine(err.Error()))
 		} else {
-			if o.Shim == "ebb-run" {
+			if o.Shim == "ebb-run" || o.Shim == "both" {
 				return nil, fmt.Errorf("bench: build ebb: %w\n%s", err, out)
 			}
 			logf("building ebb failed; measuring proxy.Forward in a minimal server instead:\n%s", out)

@@ -54,15 +54,15 @@ func Main(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.Pin, "pin", false, "pin the load tool and the servers to separate CPUs with taskset")
 	fs.StringVar(&o.LoadCPUs, "load-cpus", "0", "CPUs of the load tool with -pin")
 	fs.StringVar(&o.ServerCPUs, "server-cpus", "1", "CPUs of the proxies and the backend with -pin")
-	fs.StringVar(&o.Shim, "shim", "auto", "what to measure as ebb: auto, ebb-run or forward")
+	fs.StringVar(&o.Shim, "shim", "auto", "what to measure as ebb: auto, ebb-run, forward or both")
 	docs := fs.String("docs", "docs/benchmarks.md", "markdown file to update, relative to the module root (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch o.Shim {
-	case "auto", "ebb-run", "forward":
+	case "auto", "ebb-run", "forward", "both":
 	default:
-		return fmt.Errorf("-shim %q: want auto, ebb-run or forward", o.Shim)
+		return fmt.Errorf("-shim %q: want auto, ebb-run, forward or both", o.Shim)
 	}
 	root, err := moduleRoot()
 	if err != nil {

@@ -166,11 +166,9 @@ func readMemory(pid int) (memory, error) {
 				continue
 			}
 			n, _ := strconv.ParseInt(f[1], 10, 64)
-			switch f[0] {
-			case "Anonymous:":
+			if f[0] == "Anonymous:" {
 				m.Anon = n << 10
-			case "Pss_File:":
-				m.File = n << 10
+				m.File = m.RSS - m.Anon
 			}
 		}
 	}

@@ -106,7 +106,7 @@ func (r report) markdown() string {
 	}
 	b.WriteString("\n")
 
-	ebbs := r.find(func(t *target) bool { return t.name != "direct" && !t.nginx })
+	ebbs := r.find(func(t *target) bool { return t.name != "direct" && !t.nginx && !t.extra })
 	if len(ebbs) == 1 && bestNginx != nil && d != nil {
 		e := ebbs[0]
 		thr := e.throughput.RPS / bestNginx.throughput.RPS
