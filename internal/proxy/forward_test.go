@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,5 +452,43 @@ func TestForwardManyRequestsReuseConnections(t *testing.T) {
 	}
 	if len(conns) != 1 {
 		t.Fatalf("upstream saw %d connections for 50 sequential requests, want 1", len(conns))
+	}
+}
+
+func TestCloseIdleForgetsTheAddress(t *testing.T) {
+	p := newProxy(t, Options{})
+	release := make(chan struct{})
+	var conns sync.Map
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		conns.Store(r.RemoteAddr, true)
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	// One busy connection, one idle.
+	done := make(chan error, 1)
+	go func() { done <- p.Forward(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil), addr) }()
+	time.Sleep(50 * time.Millisecond)
+	if err := p.Forward(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), addr); err != nil {
+		t.Fatal(err)
+	}
+	p.CloseIdle(addr)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := p.pool.hosts.Load(addr); ok {
+		t.Fatalf("address still pooled: %d idle", len(h.(*hostPool).idle))
+	}
+	// New requests still work, on a new connection.
+	rec := httptest.NewRecorder()
+	if err := p.Forward(rec, httptest.NewRequest("GET", "/", nil), addr); err != nil || rec.Body.String() != "ok" {
+		t.Fatalf("after CloseIdle: %v %q", err, rec.Body)
+	}
+	n := 0
+	conns.Range(func(_, _ any) bool { n++; return true })
+	if n != 3 {
+		t.Fatalf("upstream saw %d connections, want 3 (idle closed, busy closed after use, new)", n)
 	}
 }

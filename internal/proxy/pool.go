@@ -25,6 +25,9 @@ type hostPool struct {
 
 	mu   sync.Mutex
 	idle []*conn
+	// removed is set when the pool was dropped by Proxy.CloseIdle:
+	// connections coming back from requests in flight are closed.
+	removed bool
 }
 
 func (p *pool) host(addr string) *hostPool {
@@ -71,7 +74,7 @@ func (h *hostPool) dial(ctx context.Context) (*conn, error) {
 func (h *hostPool) put(c *conn, now time.Time) {
 	c.idleAt = now
 	h.mu.Lock()
-	if len(h.idle) < h.p.maxIdle {
+	if !h.removed && len(h.idle) < h.p.maxIdle {
 		h.idle = append(h.idle, c)
 		h.mu.Unlock()
 		return

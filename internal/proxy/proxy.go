@@ -120,14 +120,17 @@ func New(o Options) *Proxy {
 // affected and the Proxy stays usable.
 func (p *Proxy) Close() { p.pool.closeIdle() }
 
-// CloseIdle closes the idle connections to one upstream address; call it
-// when that upstream goes away so their descriptors do not linger.
+// CloseIdle closes the idle connections to one upstream address and forgets
+// the address; connections still serving requests to it are closed when
+// those end. Call it when that upstream goes away so that descriptors do
+// not linger. Later requests to addr open new connections.
 func (p *Proxy) CloseIdle(addr string) {
 	if h, ok := p.pool.hosts.LoadAndDelete(addr); ok {
 		h := h.(*hostPool)
 		h.mu.Lock()
 		idle := h.idle
 		h.idle = nil
+		h.removed = true
 		h.mu.Unlock()
 		for _, c := range idle {
 			c.close()
