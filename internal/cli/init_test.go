@@ -8,6 +8,7 @@ import (
 )
 
 func TestInit(t *testing.T) {
+	t.Setenv(envEbbModuleDir, "")
 	dir := filepath.Join(t.TempDir(), "My_New App")
 	code, stdout, stderr := runCLI(t, "init", dir)
 	if code != 0 {
@@ -17,7 +18,10 @@ func TestInit(t *testing.T) {
 		!strings.Contains(stdout, "  cd '"+dir+"'\n") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
-	for _, f := range []string{"cerebrium.toml", "main.go", "Dockerfile"} {
+	if !strings.Contains(stdout, "  go mod tidy ") || !strings.Contains(stdout, "  go run . ") {
+		t.Errorf("next steps lack go mod tidy and go run:\n%s", stdout)
+	}
+	for _, f := range []string{"cerebrium.toml", "go.mod", "main.go", "Dockerfile"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -40,6 +44,7 @@ func TestInit(t *testing.T) {
 }
 
 func TestInitName(t *testing.T) {
+	t.Setenv(envEbbModuleDir, "")
 	dir := t.TempDir()
 	code, _, stderr := runCLI(t, "init", "--name", "Bad Name", dir)
 	if code != 1 || !strings.Contains(stderr, `"Bad Name" is not a valid app name`) || !strings.Contains(stderr, `like "bad-name"`) {
@@ -52,6 +57,56 @@ func TestInitName(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "cerebrium.toml"))
 	if err != nil || !strings.Contains(string(b), "name = \"api\"\n") {
 		t.Errorf("cerebrium.toml: %v\n%s", err, b)
+	}
+}
+
+func TestInitEbbModule(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "init", "--ebb-module", "../..", dir)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "go.mod replaces github.com/ebb-run/ebb with "+root) {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil || !strings.Contains(string(b), "\nreplace github.com/ebb-run/ebb => "+root+"\n") ||
+		!strings.Contains(string(b), "\nrequire github.com/ebb-run/ebb v") {
+		t.Errorf("go.mod: %v\n%s", err, b)
+	}
+
+	// EBB_MODULE_DIR is the default; a directory that is not ebb is refused
+	// before anything is written.
+	t.Setenv(envEbbModuleDir, t.TempDir())
+	dir = t.TempDir()
+	code, _, stderr = runCLI(t, "init", dir)
+	if code != 1 || !strings.Contains(stderr, "ebb init: --ebb-module: ") || !strings.Contains(stderr, "is not a checkout of ebb") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("init wrote %v although it failed", entries)
+	}
+}
+
+func TestReleaseVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"v1.2.3":                             "v1.2.3",
+		"v0.4.0-rc.1":                        "v0.4.0-rc.1",
+		"devel":                              "",
+		"":                                   "",
+		"v1.2":                               "",
+		"v1.2.3+dirty":                       "",
+		"v0.0.0-20261126043700-95dcc04abcde": "",
+		"v0.0.0-20261126043700-95dcc04abcde+dirty": "",
+		"v1.2.4-0.20261126043700-95dcc04abcde":     "",
+	} {
+		if got := releaseVersion(in); got != want {
+			t.Errorf("releaseVersion(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

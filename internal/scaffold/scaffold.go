@@ -1,5 +1,9 @@
 // Package scaffold creates a new ebb app: the files `ebb init` writes.
 //
+// The app is a Go module that imports github.com/ebb-run/ebb/graceful; its
+// go.mod requires the ebb version given in Data, or replaces the module with
+// a local checkout of ebb.
+//
 // The files come from templates embedded in the binary
 // (templates/*.tmpl). Write never overwrites anything: it checks every target
 // before writing any, writes each file atomically, and removes what it wrote
@@ -14,6 +18,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -23,13 +29,70 @@ import (
 //go:embed templates/*.tmpl
 var templates embed.FS
 
+// ModulePath is the module path of ebb, which the app requires.
+const ModulePath = "github.com/ebb-run/ebb"
+
+// unknownVersion is the version required of a module that is replaced by a
+// directory and has no published version (what the go command writes itself).
+const unknownVersion = "v0.0.0-00010101000000-000000000000"
+
 // Data fills the templates.
 type Data struct {
-	// Name is the app name; it must be a config.ValidName.
+	// Name is the app name; it must be a config.ValidName. It is also the
+	// app's module path.
 	Name string
 	// Port is the port the app listens on when $PORT is not set; 0 means
 	// 8000, Cerebrium's default.
 	Port int
+	// GoVersion is the go directive of the app's go.mod, such as "1.26.8".
+	// Empty means the version of the Go toolchain running Files.
+	GoVersion string
+	// EbbVersion is the version of ModulePath that go.mod requires, such as
+	// "v1.2.0". Empty means none is known: with EbbModuleDir the go.mod
+	// requires a placeholder version; without it, it requires nothing and
+	// `go mod tidy` adds the latest published version.
+	EbbVersion string
+	// EbbModuleDir, when set, is an absolute path to a checkout of ebb that
+	// go.mod's replace directive points ModulePath at.
+	EbbModuleDir string
+}
+
+// GoImage is the tag of the golang Docker image for GoVersion:
+// its language version, such as "1.26".
+func (d Data) GoImage() string {
+	parts := strings.SplitN(d.GoVersion, ".", 3)
+	if len(parts) < 2 {
+		return d.GoVersion
+	}
+	minor := parts[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	return parts[0] + "." + minor
+}
+
+// ToolchainVersion is the go directive matching the running toolchain:
+// runtime.Version without the "go" prefix ("1.26.8"), or "" when the
+// toolchain is a development build whose version is not a release.
+func ToolchainVersion() string {
+	return goDirective(runtime.Version())
+}
+
+// goDirective turns a runtime.Version such as "go1.26.8" or
+// "go1.27rc1 X:nocoverageredesign" into a go directive, or "" when it is
+// not a release version.
+func goDirective(v string) string {
+	v, _, _ = strings.Cut(v, " ")
+	v, ok := strings.CutPrefix(v, "go")
+	if !ok || v == "" || (v[0] < '1' || v[0] > '9') {
+		return ""
+	}
+	for _, r := range v {
+		if !(r >= '0' && r <= '9' || r == '.' || r >= 'a' && r <= 'z') {
+			return ""
+		}
+	}
+	return v
 }
 
 // File is one file of a new app.
@@ -44,7 +107,8 @@ type File struct {
 // fileOrder fixes which templates exist and the order they are listed in.
 var fileOrder = []struct{ name, about string }{
 	{config.FileName, "the app's configuration (Cerebrium-compatible)"},
-	{"main.go", "an HTTP server on $PORT with /hello and /ready that drains on SIGTERM"},
+	{"go.mod", "the app's Go module; it requires " + ModulePath},
+	{"main.go", "an HTTP app on $PORT built on package graceful: POST /hello, /ready, drains on SIGTERM"},
 	{"Dockerfile", "builds the app and runs it under `ebb run`"},
 }
 
@@ -56,13 +120,27 @@ func Files(d Data) ([]File, error) {
 	if d.Port == 0 {
 		d.Port = 8000
 	}
+	if d.GoVersion == "" {
+		d.GoVersion = ToolchainVersion()
+	}
+	if d.GoVersion == "" {
+		return nil, fmt.Errorf("scaffold.Files: the Go toolchain %s has no release version for go.mod; set Data.GoVersion", runtime.Version())
+	}
+	if d.EbbModuleDir != "" {
+		if !filepath.IsAbs(d.EbbModuleDir) {
+			return nil, fmt.Errorf("scaffold.Files: EbbModuleDir %q must be an absolute path", d.EbbModuleDir)
+		}
+		if d.EbbVersion == "" {
+			d.EbbVersion = unknownVersion
+		}
+	}
 	files := make([]File, 0, len(fileOrder))
 	for _, f := range fileOrder {
 		src, err := templates.ReadFile("templates/" + f.name + ".tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("scaffold.Files: %w", err)
 		}
-		t, err := template.New(f.name).Option("missingkey=error").Parse(string(src))
+		t, err := template.New(f.name).Option("missingkey=error").Funcs(funcs).Parse(string(src))
 		if err != nil {
 			return nil, fmt.Errorf("scaffold.Files: %s: %w", f.name, err)
 		}
@@ -73,6 +151,41 @@ func Files(d Data) ([]File, error) {
 		files = append(files, File{Name: f.name, About: f.about, Body: buf.Bytes()})
 	}
 	return files, nil
+}
+
+var funcs = template.FuncMap{"modpath": modFilePath}
+
+// modFilePath writes a path for go.mod, quoted when it holds characters
+// that go.mod's syntax does not allow bare.
+func modFilePath(p string) string {
+	if p != "" && strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+~:@") == "" {
+		return p
+	}
+	return strconv.Quote(p)
+}
+
+// CheckModuleDir checks that dir is the root of a checkout of ebb — it
+// holds a go.mod declaring ModulePath — and returns its absolute path.
+func CheckModuleDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("scaffold.CheckModuleDir: %w", err)
+	}
+	gomod := filepath.Join(abs, "go.mod")
+	b, err := os.ReadFile(gomod)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a checkout of ebb: %w", dir, err)
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "module" {
+			if p := strings.Trim(f[1], "\"`"); p != ModulePath {
+				return "", fmt.Errorf("%s: module %s, want %s (the root of a checkout of ebb)", gomod, p, ModulePath)
+			}
+			return abs, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no module line, want module %s", gomod, ModulePath)
 }
 
 // ExistsError is returned by Write when some target files already exist;
