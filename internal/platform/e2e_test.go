@@ -330,3 +330,38 @@ func TestShutdownUnderLoadFinishesInFlight(t *testing.T) {
 		}
 	}
 }
+
+func TestCrashLoopIsReportedWithItsOutput(t *testing.T) {
+	cfg := helloConfig("crashy")
+	cfg.Runtime.Custom.Entrypoint = []string{"/bin/sh", "-c", "echo cannot open model.bin >&2; exit 7"}
+	cfg.Scaling.ResponseGracePeriod = 1
+	r := launch(t, nil, cfg)
+	waitFor(t, "the app reported failing", 10*time.Second, func() bool { return r.app(t, "crashy").Failing != "" })
+	st := r.app(t, "crashy")
+	if !strings.Contains(st.Failing, "cannot open model.bin") || !strings.Contains(st.Failing, "exit status 7") {
+		t.Errorf("failing = %q, want the exit status and the last output", st.Failing)
+	}
+	// Requests wait for a replica that never comes, and time out.
+	resp, err := http.Post(r.url("crashy", "/hello"), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("request to a crash-looping app: %d, want 504", resp.StatusCode)
+	}
+}
+
+func TestFailingHealthCheckReplacesTheReplica(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Runtime.Custom.HealthcheckEndpoint = "/health-that-does-not-exist"
+	r := startPlatform(t, nil, cfg)
+	first := r.replicas("hello")[0]
+	waitFor(t, "the replica replaced", 10*time.Second, func() bool {
+		reps := r.replicas("hello")
+		return len(reps) == 1 && reps[0].PID != first.PID && reps[0].Restarts > 0
+	})
+	if !strings.Contains(r.out.String(), "draining (health check failed 3 times") {
+		t.Errorf("the replacement did not go through the termination sequence:\n%s", r.out.String())
+	}
+}

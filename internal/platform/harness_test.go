@@ -95,11 +95,25 @@ type running struct {
 // Cleanup stops it and kills any process group it left behind.
 func startPlatform(t *testing.T, env []string, cfgs ...*config.Config) *running {
 	t.Helper()
+	r := launch(t, env, cfgs...)
+	select {
+	case <-r.p.Ready():
+	case err := <-r.done:
+		t.Fatalf("platform exited: %v\n%s", err, r.out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("platform not ready after 30s\n%s", r.out.String())
+	}
+	return r
+}
+
+// launch starts a platform without waiting for its apps to be ready.
+func launch(t *testing.T, env []string, cfgs ...*config.Config) *running {
+	t.Helper()
 	out := &syncBuffer{}
 	p, err := platform.New(cfgs, platform.Options{
 		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
 		Driver: &platform.LocalDriver{Env: append(os.Environ(), env...)},
-		Out:    out, ReplicaOutput: testing.Verbose(),
+		Out:    out, ReplicaOutput: testing.Verbose(), HealthInterval: 200 * time.Millisecond,
 		LoadConfig: func(dir string) (*config.Config, error) {
 			return nil, errors.New("not used in tests")
 		},
@@ -124,13 +138,6 @@ func startPlatform(t *testing.T, env []string, cfgs ...*config.Config) *running 
 			t.Logf("platform output:\n%s", out.String())
 		}
 	})
-	select {
-	case <-p.Ready():
-	case err := <-r.done:
-		t.Fatalf("platform exited: %v\n%s", err, out.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("platform not ready after 30s\n%s", out.String())
-	}
 	go r.watchPIDs(ctx)
 	return r
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // Probe timing for replicas that are already ready: readyEvery and
-// healthEvery are the periods of the checks; healthFailures consecutive
+// healthEvery (the default of Options.HealthInterval) are the periods of
+// the checks; healthFailures consecutive
 // health failures replace the replica. Readiness while starting is polled
 // by probe.WaitReady, fast at first and then backing off, so that a cold
 // start is noticed within milliseconds.

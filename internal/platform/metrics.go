@@ -2,7 +2,6 @@ package platform
 
 import (
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +36,6 @@ type metrics struct {
 	reg         *prometheus.Registry
 	coldStarts  *prometheus.HistogramVec
 	transitions *prometheus.CounterVec
-	mu          sync.Mutex
 }
 
 func newMetrics(p *Platform) *metrics {

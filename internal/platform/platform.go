@@ -58,6 +58,9 @@ type Options struct {
 	// ReplicaOutput, when true, echoes every line replicas write to Out,
 	// prefixed with app and replica id.
 	ReplicaOutput bool
+	// HealthInterval is the period of healthcheck_endpoint checks; three
+	// failures in a row replace the replica. Zero means 2 seconds.
+	HealthInterval time.Duration
 	// LoadConfig loads an app's cerebrium.toml from a directory, for
 	// deploys (normally config.Load). Nil disables deploys.
 	LoadConfig func(dir string) (*config.Config, error)
@@ -77,6 +80,8 @@ type Platform struct {
 	outMu   sync.Mutex
 	backoff backoff
 	metrics *metrics
+	// healthEvery is Options.HealthInterval with its default.
+	healthEvery time.Duration
 
 	apps  atomic.Pointer[map[string]*App]
 	order []string // app names in the order given
@@ -104,6 +109,10 @@ func New(cfgs []*config.Config, o Options) (*Platform, error) {
 		started: make(chan struct{}),
 		ready:   make(chan struct{}),
 		now:     time.Now,
+	}
+	p.healthEvery = o.HealthInterval
+	if p.healthEvery <= 0 {
+		p.healthEvery = healthEvery
 	}
 	if p.driver == nil {
 		p.driver = &LocalDriver{}

@@ -166,7 +166,7 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 	}
 	readyT := time.NewTicker(readyEvery)
 	defer readyT.Stop()
-	healthT := time.NewTicker(healthEvery)
+	healthT := time.NewTicker(r.app.p.healthEvery)
 	defer healthT.Stop()
 	healthFails := 0
 	for {
