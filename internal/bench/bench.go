@@ -98,6 +98,7 @@ func Run(ctx context.Context, o Options) error {
 		serverCPUs, loadCPUs = o.ServerCPUs, o.LoadCPUs
 	}
 
+	machine := describeMachine() // before anything starts: the load average
 	tmp, err := os.MkdirTemp("", "ebb-bench-")
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -238,7 +239,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	rep := report{
-		Machine: describeMachine(),
+		Machine: machine,
 		Load:    ld.name(),
 		Conns:   o.Conns,
 		Dur:     o.Duration,

@@ -169,7 +169,13 @@ func describeMachine() string {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		kernel = ", Linux " + strings.TrimSpace(string(b))
 	}
-	return fmt.Sprintf("%d CPUs (nproc), %s%s, %s", runtime.NumCPU(), model, kernel, goVersion())
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = fmt.Sprintf("; load average %s/%s/%s when the run started (other work shares the machine)", f[0], f[1], f[2])
+		}
+	}
+	return fmt.Sprintf("%d CPUs (nproc), %s%s, %s%s", runtime.NumCPU(), model, kernel, goVersion(), load)
 }
 
 // updateSection replaces the section titled title (up to the next "## "
