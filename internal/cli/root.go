@@ -81,10 +81,3 @@ stop routing, SIGTERM, wait response_grace_period, then SIGKILL.`,
 	root.AddCommand(newVersionCmd())
 	return root
 }
-
-// notYet is the body of a command that is declared but not built yet.
-func notYet(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return &ExitError{Code: 2, Message: "ebb " + name + ": not implemented yet"}
-	}
-}
