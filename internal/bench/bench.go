@@ -66,8 +66,8 @@ type cpuPerRequest = time.Duration
 type result struct {
 	target *target
 	// cpu is the proxy's CPU time per request in the best throughput round
-	// (0 for direct). Unlike req/s it hardly depends on what else runs on
-	// the machine.
+	// (for direct: the backend's). Unlike req/s it depends less on what
+	// else runs on the machine.
 	cpu        cpuPerRequest
 	throughput loadResult // at Conns connections
 	latency    loadResult // at 1 connection
@@ -200,13 +200,15 @@ func Run(ctx context.Context, o Options) error {
 				sampler = sampleRSS(t.proc.pid())
 			}
 			var cpu0 time.Duration
-			if t.proc != nil {
-				cpu0 = groupCPU(t.proc.pid())
+			cpuProc := t.proc
+			if cpuProc == nil {
+				cpuProc = backend // direct: what the backend's own server costs
 			}
+			cpu0 = groupCPU(cpuProc.pid())
 			thr, err := ld.run(ctx, t.url, o.Conns, o.Duration, loadCPUs)
 			var cpu cpuPerRequest
-			if t.proc != nil && thr.Requests > 0 {
-				cpu = (groupCPU(t.proc.pid()) - cpu0) / time.Duration(thr.Requests)
+			if thr.Requests > 0 {
+				cpu = (groupCPU(cpuProc.pid()) - cpu0) / time.Duration(thr.Requests)
 			}
 			if sampler != nil {
 				if m := sampler.stop(); m.RSS > t.rss.RSS {
@@ -223,7 +225,7 @@ func Run(ctx context.Context, o Options) error {
 			if err != nil {
 				return fmt.Errorf("bench: %s: %w", t.name, err)
 			}
-			logf("round %d %-18s %8.0f req/s at %d conns (%d errors, proxy CPU %s/req); p50 %s p99 %s at 1 conn",
+			logf("round %d %-18s %8.0f req/s at %d conns (%d errors, CPU %s/req); p50 %s p99 %s at 1 conn",
 				round, t.name, thr.RPS, o.Conns, thr.Errors+lat.Errors, fmtCPU(cpu), fmtDur(lat.P50), fmtDur(lat.P99))
 			r := results[i]
 			if thr.RPS > r.throughput.RPS {

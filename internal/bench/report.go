@@ -58,7 +58,8 @@ func (r report) markdown() string {
 		"sent upstream and returned); it is measured with 1 and with 2 worker processes and the better of the two "+
 		"is the baseline, so the comparison is never against a handicapped nginx. "+
 		"Proxy CPU/req is the CPU time (user + system, from /proc) of the proxy's process group divided by the "+
-		"requests it served in the throughput measurement: unlike req/s it barely depends on what else runs on the machine.\n\n",
+		"requests it served in the throughput measurement; on the direct row it is the backend's, i.e. what Go's "+
+		"`net/http` server alone costs per request. It depends less than req/s on what else runs on the machine.\n\n",
 		r.Load, r.Conns, r.Dur, r.Rounds, r.Pinning)
 
 	direct := r.find(func(t *target) bool { return t.name == "direct" })
@@ -99,6 +100,9 @@ func (r report) markdown() string {
 		cpu := ""
 		if res.cpu > 0 {
 			cpu = fmtCPU(res.cpu)
+			if res == d {
+				cpu += " (backend)"
+			}
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t.name,
 			strconv.FormatFloat(res.throughput.RPS, 'f', 0, 64), xDirect, xNginx,
