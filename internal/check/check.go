@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,148 +50,188 @@ var ErrNotReady = errors.New("check: the app never became ready")
 
 // Run checks the app described by o and returns the report. An error means
 // the check itself could not be made (the app did not start, never became
-// ready, or failed the baseline requests); the error then carries the app's
-// last output. Run kills the app's process group before it returns.
+// ready, or failed the baseline requests; the error then carries the app's
+// last output) or ctx ended. Run kills the app's process group before it
+// returns.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	port := o.Port
-	if port == 0 {
-		if port, err = supervisor.FreePort(); err != nil {
-			return nil, fmt.Errorf("check: %w", err)
-		}
-	}
-	argv, _ := supervisor.PrepareCommand(o.Argv, o.ConfiguredPort, port)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-
-	out := &tail{max: outputLines}
-	var sink io.Writer = out
-	if o.Output != nil {
-		sink = io.MultiWriter(out, o.Output)
-	}
-	app, err := startApp(argv, o, port, sink)
-	if err != nil {
+	s := &session{o: o, out: &tail{max: outputLines}}
+	if err := s.start(); err != nil {
 		return nil, err
 	}
-	defer app.stop()
-	failed := func(format string, args ...any) error {
-		app.stop()
-		err := fmt.Errorf(format, args...)
-		if lines := out.Lines(); len(lines) > 0 {
-			return fmt.Errorf("%w\nlast output of the app:\n  %s", err, strings.Join(lines, "\n  "))
+	defer s.app.stop()
+	for _, phase := range []func(context.Context) error{s.awaitReady, s.baseline} {
+		if err := phase(ctx); err != nil {
+			return nil, s.withOutput(err)
 		}
-		return err
 	}
+	s.inspect()
+	return s.terminate(ctx)
+}
 
-	var tl timeline
-	// Ready.
-	startCtx, cancel := context.WithTimeout(ctx, o.StartupTimeout)
-	prober := &probe.Prober{Addr: addr, Path: o.ReadyPath}
-	err = probe.WaitReady(startCtx, prober, probe.Backoff{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond}, app.proc.Done())
-	cancel()
-	prober.Close()
+// session is one check in progress: the app and what is known about it.
+type session struct {
+	o    Options
+	port int
+	addr string
+	argv []string
+	out  *tail
+	app  *appProcess
+	tl   timeline
+
+	leader  Proc
+	holders []Proc          // processes holding the listener when ready
+	inodes  map[uint64]bool // its sockets
+	ignores bool            // a holder ignores SIGTERM
+	normal  request
+	hang    time.Duration
+}
+
+// start picks the port and starts the app.
+func (s *session) start() error {
+	s.port = s.o.Port
+	if s.port == 0 {
+		var err error
+		if s.port, err = supervisor.FreePort(); err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+	}
+	s.argv, _ = supervisor.PrepareCommand(s.o.Argv, s.o.ConfiguredPort, s.port)
+	s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+	s.normal = request{method: s.o.Method, url: "http://" + s.addr + s.o.Path, body: s.o.Data}
+	var sink io.Writer = s.out
+	if s.o.Output != nil {
+		sink = io.MultiWriter(s.out, s.o.Output)
+	}
+	var err error
+	s.app, err = startApp(s.argv, s.o, s.port, sink)
+	return err
+}
+
+// withOutput stops the app and adds its last output to err.
+func (s *session) withOutput(err error) error {
+	s.app.stop()
+	if lines := s.out.Lines(); len(lines) > 0 {
+		return fmt.Errorf("%w\nlast output of the app:\n  %s", err, strings.Join(lines, "\n  "))
+	}
+	return err
+}
+
+// awaitReady waits until the readiness check passes.
+func (s *session) awaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.o.StartupTimeout)
+	defer cancel()
+	prober := &probe.Prober{Addr: s.addr, Path: s.o.ReadyPath}
+	defer prober.Close()
+	err := probe.WaitReady(ctx, prober, probe.Backoff{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond}, s.app.proc.Done())
 	if err != nil {
-		if app.proc.Exited() {
-			return nil, failed("check: %s exited with %d before it was ready on %s: %v", argv[0], app.proc.ExitCode(), addr, ErrNotReady)
+		if s.app.proc.Exited() {
+			return fmt.Errorf("check: %s exited with %d before it was ready on %s: %w", s.argv[0], s.app.proc.ExitCode(), s.addr, ErrNotReady)
 		}
-		return nil, failed("check: %s not ready on %s within %v: %v: %w", argv[0], addr, o.StartupTimeout, err, ErrNotReady)
+		return fmt.Errorf("check: %s not ready on %s within %v: %v: %w", s.argv[0], s.addr, s.o.StartupTimeout, err, ErrNotReady)
 	}
-	tl.add(time.Now(), "check", "ready on "+addr)
+	s.tl.add(time.Now(), "check", "ready on "+s.addr)
+	return nil
+}
 
-	leader := Proc{PID: app.proc.Pid(), Comm: commOf(app.proc.Pid())}
-	members := groupProcs(leader.PID)
-	inodes := listeningInodes(port)
-	holders := socketHolders(members, inodes)
-	ignores := false
-	for _, h := range holders {
-		if ign, _ := signalDisposition(h.PID, int(syscall.SIGTERM)); ign {
-			ignores = true
-		}
-	}
-	if len(holders) > 0 {
-		names := make([]string, len(holders))
-		for i, h := range holders {
-			names[i] = h.String()
-		}
-		tl.add(time.Now(), "process", "listener held by "+strings.Join(names, ", "))
-	}
-
-	// Baseline.
-	normal := request{method: o.Method, url: "http://" + addr + o.Path, body: o.Data}
+// baseline sends the normal request a few times; each must be served. The
+// slowest sets the bound after which a request counts as hung.
+func (s *session) baseline(ctx context.Context) error {
 	var slowest time.Duration
 	for range baselineRequests {
-		a := do(ctx, normal, 10*time.Second, nil)
+		a := do(ctx, s.normal, 10*time.Second, nil)
 		if a.outcome != Served {
-			return nil, failed("check: baseline %s %s: %s (%s): pass --method/--path/--data for a request the app serves with 2xx",
-				o.Method, o.Path, a.outcome.describe(a.status), a.detail)
+			return fmt.Errorf("check: baseline %s %s: %s (%s): pass --method/--path/--data for a request the app serves with 2xx",
+				s.o.Method, s.o.Path, a.outcome.describe(a.status), a.detail)
 		}
 		slowest = max(slowest, a.end.Sub(a.start))
 	}
-	tl.add(time.Now(), "check", fmt.Sprintf("%d baseline requests %s %s served, slowest %v", baselineRequests, o.Method, o.Path, slowest.Round(100*time.Microsecond)))
-	hang := min(max(time.Second, 10*slowest), o.Grace)
+	s.tl.add(time.Now(), "check", fmt.Sprintf("%d baseline requests %s %s served, slowest %v",
+		baselineRequests, s.o.Method, s.o.Path, slowest.Round(100*time.Microsecond)))
+	s.hang = min(max(time.Second, 10*slowest), s.o.Grace)
+	return nil
+}
 
-	// In flight.
-	fl := &inFlight{req: normal, n: o.InFlight, timeout: o.Grace + 10*time.Second}
-	if o.SlowPath != "" {
-		fl.slow, fl.req = true, request{method: "GET", url: "http://" + addr + o.SlowPath}
+// inspect finds which processes of the group hold the listening socket and
+// whether they ignore SIGTERM.
+func (s *session) inspect() {
+	s.leader = Proc{PID: s.app.proc.Pid(), Comm: commOf(s.app.proc.Pid())}
+	s.inodes = listeningInodes(s.port)
+	s.holders = socketHolders(groupProcs(s.leader.PID), s.inodes)
+	for _, h := range s.holders {
+		if ign, _ := signalDisposition(h.PID, int(syscall.SIGTERM)); ign {
+			s.ignores = true
+		}
+	}
+	if len(s.holders) > 0 {
+		names := make([]string, len(s.holders))
+		for i, h := range s.holders {
+			names[i] = h.String()
+		}
+		s.tl.add(time.Now(), "process", "listener held by "+strings.Join(names, ", "))
+	}
+}
+
+// terminate holds requests in flight, sends SIGTERM, observes until the app
+// is gone (SIGKILLing it at the grace period) and builds the report.
+func (s *session) terminate(ctx context.Context) (*Report, error) {
+	fl := &inFlight{req: s.normal, n: s.o.InFlight, timeout: s.o.Grace + 10*time.Second}
+	if s.o.SlowPath != "" {
+		fl.slow, fl.req = true, request{method: "GET", url: "http://" + s.addr + s.o.SlowPath}
 	}
 	defer fl.wait()
 	defer fl.sigterm()
-	startCtx, cancel = context.WithTimeout(ctx, 10*time.Second)
-	err = fl.start(startCtx)
+	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := fl.start(startCtx)
 	cancel()
 	if err != nil {
-		return nil, failed("%v", err)
+		return nil, s.withOutput(err)
 	}
 
-	// Observers.
 	obsCtx, stopObservers := context.WithCancel(ctx)
 	var observers sync.WaitGroup
 	defer observers.Wait()
 	defer stopObservers()
-	ready := &readinessObserver{addr: addr, path: o.ReadyPath, interval: o.Interval, tl: &tl}
-	watch := &serverWatch{port: port, holders: holders, inodes: inodes, leader: leader.PID, interval: o.Interval / 2, tl: &tl}
-	observers.Add(2)
-	go func() { defer observers.Done(); ready.run(obsCtx) }()
-	go func() { defer observers.Done(); watch.run(obsCtx) }()
+	observe := func(run func(context.Context)) {
+		observers.Add(1)
+		go func() { defer observers.Done(); run(obsCtx) }()
+	}
+	ready := &readinessObserver{addr: s.addr, path: s.o.ReadyPath, interval: s.o.Interval, tl: &s.tl}
+	watch := &serverWatch{port: s.port, holders: s.holders, inodes: s.inodes, leader: s.leader.PID, interval: s.o.Interval / 2, tl: &s.tl}
+	observe(ready.run)
+	observe(watch.run)
 
+	settle := clientLoad
 	if fl.slow {
-		time.Sleep(settleInFlight)
-	} else {
-		time.Sleep(clientLoad)
+		settle = settleInFlight
 	}
-	time.Sleep(observeBefore)
-	for _, a := range fl.results() {
-		if fl.slow && a.outcome != Served {
-			return nil, failed("check: slow request GET %s ended before SIGTERM: %s (%s)", o.SlowPath, a.outcome.describe(a.status), a.detail)
-		}
-	}
-	if fl.slow && len(fl.results()) > 0 {
-		return nil, failed("check: slow request GET %s ended before SIGTERM: make it slower (it must outlast the setup, about %v)",
-			o.SlowPath, settleInFlight+observeBefore)
+	time.Sleep(settle + observeBefore)
+	if done := fl.results(); fl.slow && len(done) > 0 {
+		a := done[0]
+		return nil, s.withOutput(fmt.Errorf("check: slow request GET %s ended before SIGTERM: %s (%s): it must be answered 2xx and last well over %v",
+			s.o.SlowPath, a.outcome.describe(a.status), a.detail, settle+observeBefore))
 	}
 
 	// SIGTERM, to the leader only: whether it reaches the server is one of
 	// the things checked.
 	fl.sigterm()
 	sigAt := time.Now()
-	if err := app.proc.Signal(syscall.SIGTERM); err != nil {
-		return nil, failed("check: %v", err)
+	if err := s.app.proc.Signal(syscall.SIGTERM); err != nil {
+		return nil, s.withOutput(fmt.Errorf("check: %w", err))
 	}
-	tl.add(sigAt, "process", "SIGTERM sent to "+leader.String())
-	newReqs := &newRequestObserver{req: normal, hang: hang, interval: o.Interval + o.Interval/3}
-	observers.Add(1)
-	go func() { defer observers.Done(); newReqs.run(obsCtx) }()
+	s.tl.add(sigAt, "process", "SIGTERM sent to "+s.leader.String())
+	newReqs := &newRequestObserver{req: s.normal, hang: s.hang, interval: s.o.Interval + s.o.Interval/3}
+	observe(newReqs.run)
 
-	ob := &observation{sigAt: sigAt, grace: o.Grace, port: port, readyPath: o.ReadyPath, hang: hang,
-		leader: leader, holders: holders, holderIgnoresTERM: ignores}
-	app.awaitExit(ctx, ob, &tl)
+	ob := &observation{sigAt: sigAt, grace: s.o.Grace, port: s.port, readyPath: s.o.ReadyPath, hang: s.hang,
+		leader: s.leader, holders: s.holders, holderIgnoresTERM: s.ignores}
+	s.app.awaitExit(ctx, ob, &s.tl)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("check: interrupted: %w", err)
 	}
-
 	time.Sleep(observeAfter)
 	stopObservers()
 	observers.Wait()
@@ -210,19 +249,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			ob.inflight = append(ob.inflight, a)
 		}
 	}
-	addRequestEvents(&tl, ob)
+	s.app.stop() // closes the output pipe, so the tail is complete
+	return s.report(ob), nil
+}
 
-	app.stop() // closes the output pipe, so the tail is complete
+// report builds the report from the observation.
+func (s *session) report(ob *observation) *Report {
+	addRequestEvents(&s.tl, ob)
 	r := &Report{
-		Command: argv, Port: port, GraceMS: o.Grace.Milliseconds(), ReadyPath: o.ReadyPath,
-		Leader: leader, Server: holders,
+		Command: s.argv, Port: s.port, GraceMS: s.o.Grace.Milliseconds(), ReadyPath: s.o.ReadyPath,
+		Leader: s.leader, Server: s.holders,
 		Exit: Exit{
-			LeaderMS: ms(ob.leaderExitAt.Sub(sigAt)), Code: ob.exitCode, AppMS: ms(ob.appExitAt.Sub(sigAt)),
+			LeaderMS: ms(ob.leaderExitAt.Sub(ob.sigAt)), Code: ob.exitCode, AppMS: ms(ob.appExitAt.Sub(ob.sigAt)),
 			Killed: ob.killed(), Leftovers: ob.leftovers,
 		},
-		Timeline: tl.relative(sigAt),
+		Timeline: s.tl.relative(ob.sigAt),
 		Verdicts: ob.verdicts(),
-		Output:   out.Lines(),
+		Output:   s.out.Lines(),
 	}
 	if r.Server == nil {
 		r.Server = []Proc{}
@@ -231,7 +274,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.Exit.Leftovers = []Proc{}
 	}
 	r.OK = r.Worst() != Fail
-	return r, nil
+	return r
 }
 
 // addRequestEvents puts the in-flight outcomes and runs of new-request
@@ -279,135 +322,6 @@ func commOf(pid int) string {
 		return "?"
 	}
 	return st.comm
-}
-
-// appProcess is the app under check: the supervised leader and the pipe its
-// output comes through.
-type appProcess struct {
-	proc     *supervisor.Process
-	output   *os.File // read end
-	copied   chan struct{}
-	stopOnce sync.Once
-}
-
-// startApp starts argv in its own process group with PORT set. Output goes
-// through a pipe of our own (not the supervisor's copier) so that the
-// leader's exit is seen at once even when a leftover child still holds the
-// pipe.
-func startApp(argv []string, o Options, port int, sink io.Writer) (*appProcess, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("check: output pipe: %w", err)
-	}
-	env := append(append([]string(nil), o.Env...),
-		"PORT="+strconv.Itoa(port),
-		"EBB_GRACE_PERIOD="+strconv.FormatFloat(o.Grace.Seconds(), 'f', -1, 64))
-	proc, err := supervisor.Start(supervisor.Options{Argv: argv, Dir: o.Dir, Env: env, Stdout: w, Stderr: w})
-	w.Close()
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("check: %w", err)
-	}
-	a := &appProcess{proc: proc, output: r, copied: make(chan struct{})}
-	go func() {
-		defer close(a.copied)
-		_, _ = io.Copy(sink, r)
-	}()
-	return a, nil
-}
-
-// stop kills whatever is left of the group, waits for the leader and stops
-// copying output. Idempotent.
-func (a *appProcess) stop() {
-	a.stopOnce.Do(func() {
-		_ = a.proc.Kill()
-		select {
-		case <-a.proc.Done():
-		case <-time.After(killWait):
-		}
-		// A process that escaped the group may hold the pipe: stop waiting
-		// for it after a moment.
-		_ = a.output.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		<-a.copied
-		a.output.Close()
-	})
-}
-
-// awaitExit waits until the whole group is gone or the grace period ends,
-// SIGKILLs the group then, and records exit times, code and leftovers.
-func (a *appProcess) awaitExit(ctx context.Context, ob *observation, tl *timeline) {
-	deadline := time.NewTimer(time.Until(ob.sigAt.Add(ob.grace)))
-	defer deadline.Stop()
-	poll := time.NewTicker(10 * time.Millisecond)
-	defer poll.Stop()
-	leaderDone := a.proc.Done()
-	kill := func(why string) {
-		ob.killedAt = time.Now()
-		_ = a.proc.Kill()
-		tl.add(ob.killedAt, "process", "SIGKILL sent to group "+strconv.Itoa(ob.leader.PID)+why)
-	}
-	for {
-		select {
-		case <-leaderDone:
-			leaderDone = nil
-			ob.leaderExitAt, ob.exitCode = time.Now(), a.proc.ExitCode()
-			tl.add(ob.leaderExitAt, "process", fmt.Sprintf("%s exited with %s", ob.leader, describeCode(ob.exitCode)))
-			if !ob.killed() {
-				a.recordLeftovers(ob, tl)
-			}
-		case <-deadline.C:
-			if ob.killed() {
-				continue
-			}
-			kill(" at the grace deadline")
-			// Bound the wait for the group to vanish.
-			deadline.Reset(killWait)
-		case <-ctx.Done():
-			if !ob.killed() {
-				kill(": check cancelled")
-			}
-		case <-poll.C:
-		}
-		if leaderDone == nil && len(groupProcs(ob.leader.PID)) == 0 {
-			ob.appExitAt = time.Now()
-			if len(ob.leftovers) == 0 && !ob.killed() {
-				ob.appExitAt = ob.leaderExitAt // nothing outlived the leader
-			}
-			if len(ob.leftovers) > 0 {
-				tl.add(ob.appExitAt, "process", "last process of the group gone")
-			}
-			return
-		}
-		if ob.killed() && time.Since(ob.killedAt) > killWait {
-			ob.appExitAt = time.Now()
-			if leaderDone != nil { // never reaped: leave it be
-				ob.leaderExitAt, ob.exitCode = ob.appExitAt, -1
-			}
-			return
-		}
-	}
-}
-
-// recordLeftovers notes the processes of the group still running a moment
-// after the leader exited.
-func (a *appProcess) recordLeftovers(ob *observation, tl *timeline) {
-	settle := time.Now().Add(leftoverSettle)
-	for {
-		left := groupProcs(ob.leader.PID)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(settle) {
-			ob.leftovers = left
-			names := make([]string, len(left))
-			for i, p := range left {
-				names[i] = p.String()
-			}
-			tl.add(time.Now(), "process", "still running after the leader exited: "+strings.Join(names, ", "))
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // describeCode says what an exit status means.
