@@ -63,6 +63,18 @@ var goldenCases = []struct {
 		opts: Options{Image: "registry.example/your-app-name:1"},
 	},
 	{
+		// The seed example as config.Load reads it, defaults and all.
+		name: "seed-loaded",
+		cfg: func() *config.Config {
+			c, err := config.Load(filepath.Join("testdata", "seed"))
+			if err != nil {
+				panic(err)
+			}
+			return c
+		},
+		opts: Options{Image: "registry.example/your-app-name:1"},
+	},
+	{
 		name: "cpu-app",
 		cfg: func() *config.Config {
 			c := base("cpu-app")
