@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ebb-run/ebb/internal/platform"
+	"github.com/ebb-run/ebb/internal/supervisor"
 )
 
 // TestUpEndToEnd runs `ebb up` in this process on the hello example, uses
@@ -162,7 +163,7 @@ readycheck_endpoint = "/ready"
 		}
 	}
 	for _, pid := range pids {
-		if syscall.Kill(-pid, 0) == nil {
+		if members, _ := supervisor.GroupMembers(pid); len(members) > 0 {
 			t.Errorf("process group %d alive after ebb up exited", pid)
 			syscall.Kill(-pid, syscall.SIGKILL)
 		}

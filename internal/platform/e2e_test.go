@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/ebb-run/ebb/config"
 	"github.com/ebb-run/ebb/internal/platform"
 )
@@ -104,6 +106,56 @@ func TestRolloutThatNeverGetsReadyIsRolledBack(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	l.stopAndCheck(t)
+}
+
+func TestRolloutNotReadyInTimeIsRolledBack(t *testing.T) {
+	r := startPlatform(t, nil, helloConfig("hello"))
+	slow := helloConfig("hello")
+	slow.Runtime.Custom.Entrypoint = []string{"/bin/sh", "-c", "sleep 30"}
+	slow.Deployment.DeploymentInitializationTimeout = 1
+	start := time.Now()
+	_, err := r.p.App("hello").Deploy(context.Background(), slow)
+	if err == nil || !strings.Contains(err.Error(), "deployment_initialization_timeout") {
+		t.Fatalf("Deploy of a revision that never listens: %v, want a rollback naming deployment_initialization_timeout", err)
+	}
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("rollback took %s", d)
+	}
+	if code := postHello(t, r.url("hello", "/hello")); code != 200 {
+		t.Errorf("after the rollback: %d, want 200 from revision 1", code)
+	}
+}
+
+func TestWebSocketThroughTheRouter(t *testing.T) {
+	r := startPlatform(t, nil, helloConfig("hello"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(r.url("hello", "/ws"), "http://", "ws://", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for _, msg := range []string{"one", "two"} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := c.Read(ctx)
+		if err != nil || string(got) != msg {
+			t.Fatalf("echo of %q: %q, %v", msg, got, err)
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+func postHello(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestMigrationUnderLoadDropsNothing(t *testing.T) {

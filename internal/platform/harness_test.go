@@ -19,6 +19,7 @@ import (
 
 	"github.com/ebb-run/ebb/config"
 	"github.com/ebb-run/ebb/internal/platform"
+	"github.com/ebb-run/ebb/internal/supervisor"
 )
 
 // helloBin is the examples/hello binary, built once by TestMain.
@@ -128,7 +129,7 @@ func launch(t *testing.T, env []string, cfgs ...*config.Config) *running {
 		r.stop(t)
 		r.pids.Range(func(k, _ any) bool {
 			pid := k.(int)
-			if syscall.Kill(-pid, 0) == nil {
+			if members, _ := supervisor.GroupMembers(pid); len(members) > 0 {
 				t.Errorf("process group %d still alive after the platform stopped", pid)
 				_ = syscall.Kill(-pid, syscall.SIGKILL)
 			}
