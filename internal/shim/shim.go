@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -250,36 +249,8 @@ func Run(ctx context.Context, o Options) error {
 	// the requests still running.
 	base, endRequests := context.WithCancelCause(context.Background())
 	defer endRequests(nil)
-	srv := &http.Server{
-		Handler:           s,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	servers := []*http.Server{srv}
-	serveErr := make(chan error, 2)
-	go func() { serveErr <- srv.Serve(ln) }()
-	if adminLn != nil {
-		admin := newAdminServer(s.m, log)
-		servers = append(servers, admin)
-		go func() { serveErr <- admin.Serve(adminLn) }()
-		log.Info("serving metrics", "addr", "http://"+adminLn.Addr().String()+"/metrics")
-	}
-	defer func() {
-		// Phase: close listeners and idle connections, wait briefly for
-		// requests being answered, then close everything.
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		for _, hs := range servers {
-			if err := hs.Shutdown(shutdownCtx); err != nil {
-				_ = hs.Close()
-			}
-		}
-		for range servers {
-			<-serveErr
-		}
-	}()
+	srvs := s.serve(ln, adminLn, base)
+	defer srvs.shutdown(time.Second)
 
 	readyCtx, stopReadiness := context.WithCancel(context.Background())
 	readinessDone := make(chan struct{})
@@ -292,13 +263,12 @@ func Run(ctx context.Context, o Options) error {
 	select {
 	case <-ctx.Done():
 		log.Info("SIGTERM: draining", "grace", o.Grace, "lame_duck", o.LameDuck)
-		s.drain(app, srv, endRequests)
+		s.drain(app, srvs.main, endRequests)
 	case <-app.Done():
 		s.appExited(app, endRequests)
-	case err := <-serveErr:
-		serveErr <- err // for the shutdown phase to collect
+	case err := <-srvs.failed:
 		log.Error("listener failed; stopping the app", "err", err)
-		s.drain(app, srv, endRequests)
+		s.drain(app, srvs.main, endRequests)
 	}
 	// Whatever happened, nothing of the app's group outlives the shim.
 	if err := app.Kill(); err != nil {

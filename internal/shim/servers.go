@@ -1,0 +1,74 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// servers are the shim's HTTP servers: the main one in front of the app
+// and, when configured, the admin one serving /metrics.
+type servers struct {
+	main *http.Server
+	all  []*http.Server
+	// failed receives the error of a server that stopped serving on its
+	// own (its listener failed); buffered so a server never blocks on it.
+	failed chan error
+	ended  chan struct{} // closed when every Serve has returned
+}
+
+// serve starts serving ln (and adminLn, when not nil). Every request
+// context derives from base.
+func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
+	srvs := &servers{
+		main: &http.Server{
+			Handler:           s,
+			BaseContext:       func(net.Listener) context.Context { return base },
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		},
+		failed: make(chan error, 2),
+		ended:  make(chan struct{}),
+	}
+	srvs.all = append(srvs.all, srvs.main)
+	lns := []net.Listener{ln}
+	if adminLn != nil {
+		srvs.all = append(srvs.all, newAdminServer(s.m, s.log))
+		lns = append(lns, adminLn)
+		s.log.Info("serving metrics", "addr", "http://"+adminLn.Addr().String()+"/metrics")
+	}
+	done := make(chan struct{}, len(srvs.all))
+	for i, hs := range srvs.all {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := hs.Serve(lns[i]); !errors.Is(err, http.ErrServerClosed) {
+				srvs.failed <- err
+			}
+		}()
+	}
+	go func() {
+		for range srvs.all {
+			<-done
+		}
+		close(srvs.ended)
+	}()
+	return srvs
+}
+
+// shutdown closes the listeners and idle connections, gives requests being
+// answered up to d, then closes every connection, and returns once every
+// server has stopped.
+func (srvs *servers) shutdown(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for _, hs := range srvs.all {
+		if err := hs.Shutdown(ctx); err != nil {
+			_ = hs.Close()
+		}
+	}
+	<-srvs.ended
+}
