@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/ebb-run/ebb/internal/supervisor"
 	"github.com/ebb-run/ebb/internal/testapps"
 )
@@ -47,7 +49,14 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		return m.Run()
+		code := m.Run()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+				return 1
+			}
+		}
+		return code
 	}()
 	os.Exit(code)
 }
