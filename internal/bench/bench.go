@@ -33,6 +33,8 @@ type Options struct {
 	// (ebb run when it works, else forward) or "both" (ebb run and forward,
 	// to see what the shim adds to the proxy). Empty means auto.
 	Shim string
+	// Reference adds a plain httputil.ReverseProxy to the measured paths.
+	Reference bool
 	// Root is the module root (where ./cmd/ebb is).
 	Root string
 	// DocsPath is the markdown file whose "## Proxy overhead" section is
@@ -153,6 +155,20 @@ func Run(ctx context.Context, o Options) error {
 		}
 		fwd.extra = true
 		targets = append(targets, fwd)
+	}
+	if o.Reference {
+		listen, err := freePort()
+		if err != nil {
+			return err
+		}
+		p, err := start("reverseproxy", append(o.Self, "reverseproxy", "-listen", listen, "-upstream", backendAddr), nil)
+		if err != nil {
+			return err
+		}
+		if err := waitReady(ctx, p, "http://"+listen+"/", 10*time.Second); err != nil {
+			return err
+		}
+		targets = append(targets, &target{name: "httputil.ReverseProxy", url: "http://" + listen + "/", proc: p, extra: true})
 	}
 
 	// nginx, with one worker and with two: the better one is the baseline.

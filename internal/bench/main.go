@@ -14,7 +14,8 @@ import (
 
 // Main parses the command line of ebb-bench and runs it: with no
 // subcommand the benchmark; `backend` the benchmark backend (on $PORT);
-// `forward -listen ADDR -upstream ADDR` the minimal proxy.Forward server.
+// `forward -listen ADDR -upstream ADDR` the minimal proxy.Forward server;
+// `reverseproxy -listen ADDR -upstream ADDR` the httputil reference.
 func Main(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -24,6 +25,14 @@ func Main(ctx context.Context, args []string) error {
 				return errors.New("backend: PORT is not set")
 			}
 			return RunBackend(ctx, "127.0.0.1:"+port)
+		case "reverseproxy":
+			fs := flag.NewFlagSet("reverseproxy", flag.ContinueOnError)
+			listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
+			up := fs.String("upstream", "", "upstream host:port")
+			if err := fs.Parse(args[1:]); err != nil {
+				return err
+			}
+			return RunReverseProxy(ctx, *listen, *up)
 		case "forward":
 			fs := flag.NewFlagSet("forward", flag.ContinueOnError)
 			listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
@@ -55,6 +64,7 @@ func Main(ctx context.Context, args []string) error {
 	fs.StringVar(&o.LoadCPUs, "load-cpus", "0", "CPUs of the load tool with -pin")
 	fs.StringVar(&o.ServerCPUs, "server-cpus", "1", "CPUs of the proxies and the backend with -pin")
 	fs.StringVar(&o.Shim, "shim", "auto", "what to measure as ebb: auto, ebb-run, forward or both")
+	fs.BoolVar(&o.Reference, "reference", false, "also measure a plain httputil.ReverseProxy, for reference")
 	docs := fs.String("docs", "docs/benchmarks.md", "markdown file to update, relative to the module root (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
