@@ -3,6 +3,7 @@ package shim_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -465,4 +466,55 @@ func TestLameDuck(t *testing.T) {
 		t.Errorf("in-flight request: %d %v, want 200", r.code, r.err)
 	}
 	e.wait(5 * time.Second)
+}
+
+// TestLargeBodiesStream: 100 MB up and 100 MB back through ebb run, without
+// ebb holding either in memory.
+func TestLargeBodiesStream(t *testing.T) {
+	e := startEbb(t, "--", appServerBin)
+	e.waitReady("/", 10*time.Second)
+	const size = 100 << 20
+	req, err := http.NewRequest("POST", e.url("/echo"), io.LimitReader(zeros{}, size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := newClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n != size || resp.StatusCode != 200 {
+		t.Fatalf("echo: %d bytes, status %d, %v; want %d bytes, 200", n, resp.StatusCode, err, size)
+	}
+	hwm := peakRSS(t, e.cmd.Process.Pid)
+	t.Logf("ebb run peak RSS after 2 x 100 MB: %d MB", hwm>>20)
+	if hwm > 60<<20 {
+		t.Errorf("ebb run peak RSS %d MB: a body was buffered", hwm>>20)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// peakRSS reads VmHWM of pid in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			var kb int64
+			fmt.Sscan(f[1], &kb)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
 }

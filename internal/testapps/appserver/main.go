@@ -12,6 +12,7 @@
 //	/sleep?d=2s   answers "slept" after d
 //	/stream?n=5&every=100ms  text/event-stream, one flushed event per tick
 //	/ws           WebSocket echo
+//	/echo         streams the request body back
 //	/max          the peak number of concurrent requests seen (other paths)
 //	/exit?code=3  answers, then exits with code
 //
@@ -24,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -101,6 +103,11 @@ func main() {
 				return
 			}
 		}
+	}))
+	mux.HandleFunc("/echo", track(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = io.Copy(w, r.Body)
 	}))
 	mux.HandleFunc("/max", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, peak.Load()) })
 	mux.HandleFunc("/exit", func(w http.ResponseWriter, r *http.Request) {
