@@ -116,8 +116,13 @@ func (s *shim) kill(app *supervisor.Process, endRequests context.CancelCauseFunc
 // appExited handles the app exiting on its own: requests it held get 502
 // from the proxy, queued ones 502 from the shim, new ones the drain answer.
 func (s *shim) appExited(app *supervisor.Process, endRequests context.CancelCauseFunc) {
+	wasStarting := s.state() == stateStarting
 	s.advance(stateStopped)
 	s.log.Warn("the app exited on its own", "exit_code", app.ExitCode(), "in_flight", s.entered.Load())
+	if wasStarting {
+		s.log.Warn("the app exited before it was ready; it must listen on 127.0.0.1:$PORT (or 0.0.0.0:$PORT), " +
+			"not on the port ebb run listens on", "internal_addr", s.appAddr, "listen", s.o.Listen)
+	}
 	if !s.waitAnswered(time.Second) {
 		endRequests(errAppExited)
 		s.waitAnswered(time.Second)
