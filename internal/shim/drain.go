@@ -120,7 +120,7 @@ func (s *shim) appExited(app *supervisor.Process, endRequests context.CancelCaus
 	s.advance(stateStopped)
 	s.log.Warn("the app exited on its own", "exit_code", app.ExitCode(), "in_flight", s.entered.Load())
 	if wasStarting {
-		s.log.Warn("the app exited before it was ready; it must listen on 127.0.0.1:$PORT (or 0.0.0.0:$PORT), " +
+		s.log.Warn("the app exited before it was ready; it must listen on 127.0.0.1:$PORT (or 0.0.0.0:$PORT), "+
 			"not on the port ebb run listens on", "internal_addr", s.appAddr, "listen", s.o.Listen)
 	}
 	if !s.waitAnswered(time.Second) {
