@@ -22,4 +22,4 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench:
-	$(GO) run ./internal/bench/cmd/ebb-bench
+	$(GO) run ./internal/bench/cmd/ebb-bench -shim both -reference -duration 4s
