@@ -518,3 +518,32 @@ func peakRSS(t *testing.T, pid int) int64 {
 	t.Fatal("no VmHWM")
 	return 0
 }
+
+// TestReadinessFlipsPromptly measures the time from SIGTERM to the first
+// 503 on the readiness path.
+func TestReadinessFlipsPromptly(t *testing.T) {
+	e := startEbb(t, "--ready-path", "/ready", "--", appServerBin, "-on-sigterm", "graceful")
+	e.waitReady("/ready", 10*time.Second)
+	slow := goDo(newClient(), e.url("/sleep?d=1s")) // keeps ebb draining meanwhile
+	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
+	c := newClient()
+	termAt := e.sigterm()
+	for {
+		r := do(c, "GET", e.url("/ready"))
+		if r.code == http.StatusServiceUnavailable {
+			break
+		}
+		if r.err != nil || time.Since(termAt) > 5*time.Second {
+			t.Fatalf("/ready after SIGTERM: %d %v", r.code, r.err)
+		}
+	}
+	flip := time.Since(termAt)
+	t.Logf("readiness answered 503 %v after SIGTERM", flip.Round(100*time.Microsecond))
+	if flip > 500*time.Millisecond {
+		t.Errorf("readiness flipped %v after SIGTERM, want at once", flip)
+	}
+	if r := <-slow; r.code != 200 {
+		t.Errorf("in-flight: %d %v", r.code, r.err)
+	}
+	e.wait(5 * time.Second)
+}
