@@ -41,6 +41,9 @@ const (
 	observeAfter = 50 * time.Millisecond
 	// killWait bounds the wait for the group to vanish after SIGKILL.
 	killWait = 2 * time.Second
+	// minHang is the least time a new request may go unanswered before it
+	// counts as hung.
+	minHang = 2 * time.Second
 	// outputLines is how many lines of the app's output the report keeps.
 	outputLines = 30
 )
@@ -87,6 +90,7 @@ type session struct {
 	inodes  map[uint64]bool // its sockets
 	ignores bool            // a holder ignores SIGTERM
 	normal  request
+	slowest time.Duration // the slowest baseline request
 	hang    time.Duration
 }
 
@@ -95,8 +99,8 @@ func (s *session) start() error {
 	s.port = s.o.Port
 	if s.port == 0 {
 		var err error
-		if s.port, err = supervisor.FreePort(); err != nil {
-			return fmt.Errorf("check: %w", err)
+		if s.port, err = freePort(); err != nil {
+			return err
 		}
 	}
 	s.argv, _ = supervisor.PrepareCommand(s.o.Argv, s.o.ConfiguredPort, s.port)
@@ -128,10 +132,17 @@ func (s *session) awaitReady(ctx context.Context) error {
 	defer prober.Close()
 	err := probe.WaitReady(ctx, prober, probe.Backoff{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond}, s.app.proc.Done())
 	if err != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("check: interrupted: %w", ctx.Err())
+		}
 		if s.app.proc.Exited() {
 			return fmt.Errorf("check: %s exited with %d before it was ready on %s: %w", s.argv[0], s.app.proc.ExitCode(), s.addr, ErrNotReady)
 		}
 		return fmt.Errorf("check: %s not ready on %s within %v: %v: %w", s.argv[0], s.addr, s.o.StartupTimeout, err, ErrNotReady)
+	}
+	if s.app.proc.Exited() && len(groupProcs(s.app.proc.Pid())) == 0 {
+		return fmt.Errorf("check: %s exited with %d, yet %s answers: another process holds the port: %w",
+			s.argv[0], s.app.proc.ExitCode(), s.addr, ErrNotReady)
 	}
 	s.tl.add(time.Now(), "check", "ready on "+s.addr)
 	return nil
@@ -151,7 +162,8 @@ func (s *session) baseline(ctx context.Context) error {
 	}
 	s.tl.add(time.Now(), "check", fmt.Sprintf("%d baseline requests %s %s served, slowest %v",
 		baselineRequests, s.o.Method, s.o.Path, slowest.Round(100*time.Microsecond)))
-	s.hang = min(max(time.Second, 10*slowest), s.o.Grace)
+	s.slowest = slowest
+	s.hang = min(max(minHang, 10*slowest), s.o.Grace)
 	return nil
 }
 
@@ -185,7 +197,7 @@ func (s *session) terminate(ctx context.Context) (*Report, error) {
 	defer fl.wait()
 	defer fl.sigterm()
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := fl.start(startCtx)
+	err := fl.start(startCtx, s.slowest)
 	cancel()
 	if err != nil {
 		return nil, s.withOutput(err)
@@ -208,7 +220,9 @@ func (s *session) terminate(ctx context.Context) (*Report, error) {
 	if fl.slow {
 		settle = settleInFlight
 	}
-	time.Sleep(settle + observeBefore)
+	if err := sleep(ctx, settle+observeBefore); err != nil {
+		return nil, err
+	}
 	if done := fl.results(); fl.slow && len(done) > 0 {
 		a := done[0]
 		return nil, s.withOutput(fmt.Errorf("check: slow request GET %s ended before SIGTERM: %s (%s): it must be answered 2xx and last well over %v",
@@ -232,7 +246,7 @@ func (s *session) terminate(ctx context.Context) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("check: interrupted: %w", err)
 	}
-	time.Sleep(observeAfter)
+	_ = sleep(ctx, observeAfter)
 	stopObservers()
 	observers.Wait()
 	fl.wait()
@@ -275,6 +289,18 @@ func (s *session) report(ob *observation) *Report {
 	}
 	r.OK = r.Worst() != Fail
 	return r
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("check: interrupted: %w", ctx.Err())
+	}
 }
 
 // addRequestEvents puts the in-flight outcomes and runs of new-request

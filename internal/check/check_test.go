@@ -130,7 +130,7 @@ func TestFixtures(t *testing.T) {
 	}, {
 		name: "plain with concurrent clients instead of a slow path",
 		opts: func(t *testing.T) Options {
-			return Options{Argv: []string{fixtureBin(t, "plain")}, ReadyPath: "/ready", Path: "/slow?seconds=0.2", InFlight: 4}
+			return Options{Argv: []string{fixtureBin(t, "plain")}, ReadyPath: "/ready", Path: "/slow?seconds=0.25", InFlight: 4}
 		},
 		want: expect(map[Property]Status{InFlightComplete: Fail, ReadinessFlips: Fail, NewRequestsAnswered: Warn}),
 	}, {

@@ -25,17 +25,24 @@ type inFlight struct {
 
 // start sends the requests and returns once each has been written (slow) or
 // each client has had at least one answer (clients), or when ctx ends.
-func (f *inFlight) start(ctx context.Context) error {
+// Clients start stagger/n apart, so that they are not all between two
+// requests at the same moment (stagger is about one request's duration).
+func (f *inFlight) start(ctx context.Context, stagger time.Duration) error {
 	var written sync.WaitGroup
 	written.Add(f.n)
 	reqCtx := context.WithoutCancel(ctx)
-	for range f.n {
+	for i := range f.n {
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
 			var once sync.Once
 			signalled := func() { once.Do(written.Done) }
 			defer signalled()
+			if !f.slow && i > 0 {
+				if sleep(ctx, stagger*time.Duration(i)/time.Duration(f.n)) != nil {
+					return
+				}
+			}
 			for {
 				var onWrote func()
 				if f.slow {

@@ -68,6 +68,9 @@ type attempt struct {
 	status  int    // HTTP status, 0 if none
 	body    int64  // body bytes received
 	detail  string // the error, if any
+	// connected: a connection was established (false when even the
+	// connect did not finish in time, e.g. on a starved machine).
+	connected bool
 }
 
 // request describes what to send.
@@ -83,16 +86,19 @@ type request struct {
 func do(ctx context.Context, req request, hang time.Duration, onWrote func()) (a attempt) {
 	a.start = time.Now()
 	var wrote atomic.Pointer[time.Time]
+	var connected atomic.Bool
 	defer func() {
 		if w := wrote.Load(); w != nil {
 			a.wrote = *w
 		}
+		a.connected = connected.Load()
 	}()
 	tr := &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 1}
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err != nil {
 				return

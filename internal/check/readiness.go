@@ -89,6 +89,10 @@ func (r *readinessObserver) check(ctx context.Context) readinessSample {
 		c, err := d.DialContext(ctx, "tcp", r.addr)
 		s.end = time.Now()
 		switch {
+		case err == nil && c.LocalAddr().String() == c.RemoteAddr().String():
+			// A TCP self-connect: nothing listens on the port.
+			c.Close()
+			s.state = "refused"
 		case err == nil:
 			c.Close()
 			s.state = "accepting"

@@ -177,7 +177,9 @@ func (o *observation) readinessVerdict() Verdict {
 	for _, s := range after {
 		// A refusal only at the end, once the requests are done, is the
 		// exit itself, not a readiness flip.
-		if !s.up() && aliveAt(s) && s.start.Before(o.firstInFlightEnd().Add(-refusalMargin)) {
+		// A timeout is no flip: on a busy machine a check can be slow.
+		closed := s.state == "refused" || s.state == "reset"
+		if closed && aliveAt(s) && s.start.Before(o.firstInFlightEnd().Add(-refusalMargin)) {
 			v.Status = Warn
 			v.Detail = fmt.Sprintf("GET %s was %s from %s while the app was still running; it never answered 503",
 				o.readyPath, s.state, o.at(s.start))
@@ -240,6 +242,11 @@ func (o *observation) gradeNewRequest(a attempt) (Outcome, newRequestGrade) {
 		return a.outcome, gradeIgnored
 	}
 	out := a.outcome
+	if !a.connected && (out == Hung || out == Failed) {
+		// Not even connected within the bound: the check's own machine
+		// was too busy to say anything about the app.
+		return out, gradeIgnored
+	}
 	atExit := !a.end.Before(o.appExitAt.Add(-20*time.Millisecond)) || (o.killed() && !a.end.Before(o.killedAt))
 	if out == Reset || out == Failed {
 		switch {

@@ -80,11 +80,13 @@ func TestNewRequestRules(t *testing.T) {
 		{"reset as the drain ends", Reset, 0, 1900, 1910, gradeIgnored, Refused},
 		{"reset with a status as the drain ends", Reset, 200, 1900, 1910, gradeFail, Reset},
 		{"after the exit", Refused, 0, 2200, 2201, gradeIgnored, Refused},
+		{"hung without a connection", Failed, 0, 10, 2010, gradeIgnored, Failed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, t0 := synthetic()
-			a := attempt{start: ms2t(t0, tt.start), end: ms2t(t0, tt.end), outcome: tt.outcome, status: tt.status}
+			a := attempt{start: ms2t(t0, tt.start), end: ms2t(t0, tt.end), outcome: tt.outcome, status: tt.status,
+				connected: tt.outcome != Refused && tt.name != "hung without a connection"}
 			out, g := o.gradeNewRequest(a)
 			if g != tt.want || out != tt.out {
 				t.Errorf("got %s grade %d, want %s grade %d", out, g, tt.out, tt.want)
