@@ -57,9 +57,9 @@ type Options struct {
 	// without the check: upstreams close idle connections after a timeout
 	// of a second or more (uvicorn 5 s, gunicorn 2 s, Node 5 s), and under
 	// load the check would cost a system call per request. Should a
-	// connection still turn out closed, an idempotent request without a
-	// body is sent again on a new connection; a POST gets 502. Zero means
-	// 250 ms; negative means always check.
+	// connection still turn out closed, an idempotent request is sent again
+	// on a new connection (see Forward); a POST gets 502. Zero means 250 ms;
+	// negative means always check.
 	StaleCheckAfter time.Duration
 	// DialTimeout bounds connecting to an upstream (besides r.Context()).
 	// Zero means 5 seconds.
