@@ -25,6 +25,7 @@ func (n *newRequestObserver) run(ctx context.Context) {
 	defer wg.Wait()
 	t := time.NewTicker(n.interval)
 	defer t.Stop()
+	slowAt := time.Now().Add(fineFor)
 	// Outstanding requests are not cancelled with ctx: their outcome is
 	// what is being observed. hang bounds each one.
 	reqCtx := context.WithoutCancel(ctx)
@@ -41,6 +42,10 @@ func (n *newRequestObserver) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !slowAt.IsZero() && time.Now().After(slowAt) {
+			t.Reset(coarseInterval) // a long grace period: no need for ms any more
+			slowAt = time.Time{}
 		}
 	}
 }

@@ -57,6 +57,10 @@ const (
 	DefaultInFlightClients = 8
 	DefaultStartupTimeout  = 60 * time.Second
 	DefaultInterval        = 15 * time.Millisecond
+	// After fineFor, the observers slow down to coarseInterval, so that a
+	// long grace period does not pile up thousands of connections.
+	fineFor        = 10 * time.Second
+	coarseInterval = 100 * time.Millisecond
 	// PromptReadiness is how soon after SIGTERM readiness must answer
 	// not-ready to PASS.
 	PromptReadiness = time.Second

@@ -43,6 +43,7 @@ type readinessObserver struct {
 func (r *readinessObserver) run(ctx context.Context) {
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
+	slowAt := time.Now().Add(fineFor)
 	last := ""
 	for {
 		s := r.check(ctx)
@@ -58,6 +59,10 @@ func (r *readinessObserver) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !slowAt.IsZero() && time.Now().After(slowAt) {
+			t.Reset(coarseInterval) // a long grace period: no need for ms any more
+			slowAt = time.Time{}
 		}
 	}
 }
