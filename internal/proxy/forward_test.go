@@ -504,3 +504,53 @@ func TestCloseIdleForgetsTheAddress(t *testing.T) {
 		t.Fatalf("after CloseIdle: %v %q", err, rec.Body)
 	}
 }
+
+func TestForwardCloseDelimitedAndHTTP10Upstream(t *testing.T) {
+	p := newProxy(t, Options{})
+	var n atomic.Int32
+	addr := rawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, ok := readHead(br); !ok {
+				return
+			}
+			switch n.Add(1) {
+			case 1: // HTTP/1.0 with keep-alive and a length: reusable
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\none")
+			default: // no length: the body ends when the connection closes
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\ntwo, until close")
+				return
+			}
+		}
+	})
+	url := front(t, p, addr)
+	c := client(t)
+	for _, want := range []string{"one", "two, until close"} {
+		req, _ := http.NewRequest("GET", url+"/", nil)
+		if _, body := get(t, c, req); body != want {
+			t.Fatalf("body %q, want %q", body, want)
+		}
+	}
+	if got := n.Load(); got != 2 {
+		t.Fatalf("upstream saw %d requests", got)
+	}
+}
+
+func TestForwardExpectContinue(t *testing.T) {
+	p := newProxy(t, Options{MaxReplayBody: -1}) // streamed, as the shim does
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %d", r.Header.Get("Expect"), len(b))
+	})
+	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	req, _ := http.NewRequest("PUT", front(t, p, addr)+"/", strings.NewReader(strings.Repeat("x", 5000)))
+	req.Header.Set("Expect", "100-continue")
+	start := time.Now()
+	resp, body := get(t, &http.Client{Transport: tr}, req)
+	if resp.StatusCode != 200 || body != " 5000" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("the body waited for the continue timeout (%v): no 100 Continue", d)
+	}
+}
