@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/ebb-run/ebb/internal/limiter"
-	"github.com/ebb-run/ebb/internal/probe"
 	"github.com/ebb-run/ebb/internal/proxy"
 	"github.com/ebb-run/ebb/internal/supervisor"
 )
@@ -305,35 +304,4 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// awaitAppReady polls the app until it is ready, then opens the gates.
-func (s *shim) awaitAppReady(ctx context.Context, startedAt time.Time) {
-	p := &probe.Prober{Addr: s.appAddr, Path: s.o.ReadyPath, Timeout: time.Second}
-	defer p.Close()
-	if s.o.InitTimeout > 0 {
-		warn := time.AfterFunc(s.o.InitTimeout, func() {
-			if s.state() == stateStarting {
-				s.log.Warn("the app is not ready within the initialization timeout; requests waiting for it get 503",
-					"timeout", s.o.InitTimeout)
-			}
-		})
-		defer warn.Stop()
-	}
-	if err := probe.WaitReady(ctx, p, probe.Backoff{}, s.appDone); err != nil {
-		return
-	}
-	took := s.o.Now().Sub(startedAt)
-	s.coldStart.Store(int64(took))
-	if s.st.CompareAndSwap(int32(stateStarting), int32(stateReady)) {
-		s.log.Info("app ready", "after", took.Round(time.Millisecond), "check", checkName(s.o.ReadyPath))
-	}
-	close(s.readyc)
-}
-
-func checkName(path string) string {
-	if path == "" {
-		return "tcp"
-	}
-	return "GET " + path
 }
