@@ -231,7 +231,7 @@ func (p *Proxy) Forward(w http.ResponseWriter, r *http.Request, addr string) err
 					p.writeError(w, r, http.StatusBadGateway)
 					return fmt.Errorf("proxy: %s: read response head: %w (and again: dial: %w)", addr, sentErr, err)
 				}
-				p.keepBody(r, small, smallBuf)
+				keepBody(r, small)
 				return fmt.Errorf("proxy: dial %s: %w: %w", addr, ErrNotSent, err)
 			}
 		}
@@ -248,10 +248,10 @@ func (p *Proxy) Forward(w http.ResponseWriter, r *http.Request, addr string) err
 				p.writeError(w, r, http.StatusBadGateway)
 				return fmt.Errorf("proxy: %s: read response head: %w (and again: %w)", addr, sentErr, res.err)
 			}
-			p.keepBody(r, small, smallBuf)
+			keepBody(r, small)
 			return fmt.Errorf("proxy: send to %s: %w: %w", addr, ErrNotSent, res.err)
 		case outcomeDrained:
-			p.keepBody(r, small, smallBuf)
+			keepBody(r, small)
 			return fmt.Errorf("proxy: %s: %w", addr, ErrDrained)
 		case outcomeCtx:
 			p.putBuf(smallBuf)
@@ -452,15 +452,12 @@ func (p *Proxy) discardBody(c *conn, head *responseHead, method string) bool {
 }
 
 // keepBody makes r.Body read small again after an attempt that did not
-// process the request, or returns the buffer to the pool when there was no
-// body to keep.
-func (p *Proxy) keepBody(r *http.Request, small []byte, buf *[]byte) {
-	if small == nil {
-		return
+// process the request. A pooled buffer holding small now belongs to r.Body;
+// the pool allocates a new one.
+func keepBody(r *http.Request, small []byte) {
+	if small != nil {
+		r.Body = io.NopCloser(bytes.NewReader(small))
 	}
-	// The pooled buffer now belongs to r.Body; the pool allocates anew.
-	r.Body = io.NopCloser(bytes.NewReader(small))
-	_ = buf
 }
 
 func (p *Proxy) putBuf(b *[]byte) {
