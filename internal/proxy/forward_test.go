@@ -326,10 +326,10 @@ func TestForwardStaleKeepAlive(t *testing.T) {
 		}
 	}
 	t.Run("checked always", func(t *testing.T) {
-		send(t, newProxy(t, Options{StaleCheckAfter: -1}), "POST", closing, 10*time.Millisecond)
+		send(t, newProxy(t, Options{StaleCheckAfter: -1}), "POST", closing, 50*time.Millisecond)
 	})
 	t.Run("checked after idling", func(t *testing.T) {
-		send(t, newProxy(t, Options{StaleCheckAfter: 50 * time.Millisecond}), "POST", closing, 60*time.Millisecond)
+		send(t, newProxy(t, Options{StaleCheckAfter: 20 * time.Millisecond}), "POST", closing, 80*time.Millisecond)
 	})
 	t.Run("idempotent sent again", func(t *testing.T) {
 		send(t, newProxy(t, Options{}), "GET", closing, 10*time.Millisecond)
