@@ -69,6 +69,9 @@ func printStatus(out io.Writer, st platform.Status) {
 		fmt.Fprintf(out, "%s  %s\n", a.Name, a.URL)
 		fmt.Fprintf(out, "  replicas: %d ready of %d desired (min %d, max %d); %d in flight, %d queued, %d requests\n",
 			a.Ready, a.Desired, a.Min, a.Max, a.InFlight, a.Queued, a.Requests)
+		if a.Scaling != "" {
+			fmt.Fprintf(out, "  scaling: %s\n", a.Scaling)
+		}
 		if a.LastEvent != "" {
 			fmt.Fprintf(out, "  last: %s\n", a.LastEvent)
 		}

@@ -47,6 +47,7 @@ type App struct {
 	byHand    bool        // min/max set by SetBounds, kept across deploys; guarded by mu
 	failing   string      // guarded by mu
 	lastEvent string      // guarded by mu
+	scaling   string      // the autoscaler's last decision; guarded by mu
 	deploying bool        // guarded by mu
 	stopping  bool        // guarded by mu
 	// ctx bounds the replica goroutines (set by Platform.Run before
@@ -225,6 +226,14 @@ func (a *App) SetDesired(n int) {
 	a.desired = max(a.min, min(n, a.max))
 	a.mu.Unlock()
 	a.kick()
+}
+
+// NoteScaling records the autoscaler's last decision and its reason, shown
+// by `ebb status` (for example "3 → 5: 9 requests queued").
+func (a *App) NoteScaling(text string) {
+	a.mu.Lock()
+	a.scaling = text
+	a.mu.Unlock()
 }
 
 // SetBounds sets min_replicas and max_replicas. Without an autoscaler the

@@ -20,8 +20,8 @@ import (
 )
 
 // mix is the steady load of the zero-failure tests: short POST /hello
-// requests alongside long /slow and streaming /stream ones.
-var mix = loadMix{hello: 3, slow: 2, stream: 1, long: 2}
+// requests alongside long (3 s) /slow and streaming /stream ones.
+var mix = loadMix{hello: 3, slow: 2, stream: 1, long: 3}
 
 func TestRoutesBothPrefixesAndStripsThem(t *testing.T) {
 	r := startPlatform(t, nil, helloConfig("hello"))
@@ -74,12 +74,45 @@ func TestRolloutUnderLoadDropsNothing(t *testing.T) {
 			next := helloConfig("hello")
 			next.Scaling.MinReplicas = 2
 			next.Scaling.RollOutDurationSeconds = d
+			// Watch the new revision's share of traffic during the rollout.
+			seen := map[int]time.Duration{}
 			start := time.Now()
+			watching := make(chan struct{})
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				for {
+					for _, rev := range r.app(t, "hello").Revisions {
+						if _, ok := seen[rev.Weight]; rev.N == 2 && !ok && len(rev.Replicas) > 0 {
+							seen[rev.Weight] = time.Since(start)
+						}
+					}
+					select {
+					case <-watching:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			}()
 			v, err := r.p.App("hello").Deploy(context.Background(), next)
+			close(watching)
+			<-watched
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("revision %d rolled out in %s", v.N, time.Since(start))
+			t.Logf("revision %d rolled out in %s; its traffic share over time: %v", v.N, time.Since(start), seen)
+			if d > 0 {
+				for _, w := range []int{20, 40, 60, 80, 100} {
+					if _, ok := seen[w]; !ok {
+						t.Errorf("the new revision never had %d%% of the traffic (saw %v)", w, seen)
+					}
+				}
+				if span := seen[100] - seen[20]; span < 1900*time.Millisecond || span > 2600*time.Millisecond {
+					t.Errorf("20%% → 100%% took %s, want roll_out_duration_seconds (2s)", span)
+				}
+			} else if _, ok := seen[20]; ok {
+				t.Errorf("a rollout with roll_out_duration_seconds 0 went through 20%% (saw %v)", seen)
+			}
 			time.Sleep(time.Second)
 			l.stopAndCheck(t)
 			st := r.app(t, "hello")

@@ -54,7 +54,7 @@ func helloConfig(name string) *config.Config {
 			Name: name, DisableAuth: true, DeploymentInitializationTimeout: 20,
 		},
 		Scaling: config.Scaling{
-			MinReplicas: 1, MaxReplicas: 5, ReplicaConcurrency: 4, ResponseGracePeriod: 4,
+			MinReplicas: 1, MaxReplicas: 5, ReplicaConcurrency: 4, ResponseGracePeriod: 6,
 		},
 		Runtime: config.Runtime{Custom: config.CustomRuntime{
 			Port: 8000, Entrypoint: []string{helloBin}, ReadycheckEndpoint: "/ready",

@@ -17,7 +17,7 @@ func TestPythonUvicornZeroFailures(t *testing.T) {
 			cfg.Scaling.MinReplicas = 3
 			r := startPlatform(t, nil, cfg)
 			a := r.p.App("py")
-			l := startLoad(t, r.url("py", ""), mix)
+			l := startLoad(t, r.url("py", ""), loadMix{hello: 3, slow: 2, stream: 1, long: 2})
 			time.Sleep(time.Second)
 
 			if err := a.SetBounds(1, 5); err != nil {

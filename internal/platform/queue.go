@@ -90,6 +90,7 @@ func (a *App) acquireSlow(ctx context.Context) (*Replica, *incarnation, time.Dur
 	case g := <-w.ch:
 		q.mu.Unlock()
 		if g.rep != nil {
+			g.rep.dispatched()
 			g.rep.release()
 		}
 	default:

@@ -29,6 +29,9 @@ type Replica struct {
 	// routable and entering form the gate; see reserve and closeGate.
 	routable atomic.Bool
 	entering atomic.Int32
+	// unsent counts reserved requests the router has not yet handed to
+	// the proxy; see dispatched and terminate.
+	unsent atomic.Int32
 
 	state atomic.Int32 // a State
 	cur   atomic.Pointer[incarnation]
@@ -112,9 +115,15 @@ func (r *Replica) reserve() *incarnation {
 		return nil
 	}
 	inc := r.cur.Load()
+	r.unsent.Add(1)
 	r.entering.Add(-1)
 	return inc
 }
+
+// dispatched records that a request reserved on r is being sent to it (or
+// given up); the termination sequence waits for every reserved request to
+// get there before it sends SIGTERM.
+func (r *Replica) dispatched() { r.unsent.Add(-1) }
 
 // release gives back a slot taken by reserve and lets a queued request of
 // the app have it.

@@ -19,7 +19,8 @@ var ErrRolledBack = errors.New("rolled back")
 // Deploy starts a new revision of the app from cfg, waits for its replicas
 // to become ready, moves traffic to it (at once when
 // roll_out_duration_seconds is 0, else in 5 steps of 20% spread over that
-// duration) and drains the old revisions through the termination sequence.
+// duration: 20% at once, 100% when it has passed) and drains the old
+// revisions through the termination sequence.
 // A revision whose replicas do not become ready within
 // deployment_initialization_timeout, or crash first, is stopped and the
 // error (wrapping ErrRolledBack) says why. Deploy returns when the rollout
@@ -152,7 +153,8 @@ func (a *App) shift(ctx context.Context, v *Revision, cfg *config.Config) {
 		a.kick()
 		a.logf("revision %d: %d%% of traffic", v.N, w)
 		if i < steps {
-			t := time.NewTimer(d / rolloutSteps)
+			// 20% at once, 100% when the duration has passed.
+			t := time.NewTimer(d / (rolloutSteps - 1))
 			select {
 			case <-t.C:
 			case <-ctx.Done():

@@ -99,6 +99,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		actx, acancel := context.WithCancelCause(ctx)
 		stop := context.AfterFunc(inc.ctx, func() { acancel(errKilled) })
 		req := out.WithContext(actx)
+		rep.dispatched()
 		err = rt.proxy.Forward(rec, req, inc.addr)
 		stop()
 		acancel(nil)

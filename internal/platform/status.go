@@ -15,7 +15,8 @@ type Status struct {
 }
 
 // AppStatus is one app. It doubles as the metrics snapshot an autoscaler
-// reads: InFlight, Queued and Requests are live counters.
+// reads: InFlight, Queued and Requests are live counters, and each
+// replica's PID is its process group id (for /proc CPU and memory).
 type AppStatus struct {
 	Name string `json:"name"`
 	// URL is where the router serves the app.
@@ -29,8 +30,10 @@ type AppStatus struct {
 	// Requests counts every request routed to the app since start.
 	Requests uint64 `json:"requests"`
 	// Failing is set while the app keeps crashing, with its last output.
-	Failing   string           `json:"failing,omitempty"`
-	LastEvent string           `json:"last_event,omitempty"`
+	Failing   string `json:"failing,omitempty"`
+	LastEvent string `json:"last_event,omitempty"`
+	// Scaling is the autoscaler's last decision (see App.NoteScaling).
+	Scaling   string           `json:"scaling,omitempty"`
 	Deploying bool             `json:"deploying,omitempty"`
 	Revisions []RevisionStatus `json:"revisions"`
 }
@@ -73,7 +76,7 @@ func (a *App) Status() AppStatus {
 	st := AppStatus{
 		Name: a.name, URL: a.p.routerURL() + "/" + a.name + "/",
 		Min: a.min, Max: a.max, Desired: a.desired,
-		Failing: a.failing, LastEvent: a.lastEvent, Deploying: a.deploying,
+		Failing: a.failing, LastEvent: a.lastEvent, Scaling: a.scaling, Deploying: a.deploying,
 	}
 	revs := append([]*Revision(nil), a.revisions...)
 	reps := make([][]*Replica, len(revs))

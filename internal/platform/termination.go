@@ -13,7 +13,8 @@ const killWait = 5 * time.Second
 // as the seed describes it:
 //
 //  1. stop routing new requests to it, and wait until the router confirms
-//     that nothing new can reach it (closeGate);
+//     that nothing new can reach it (closeGate) and that the requests
+//     already routed to it have been sent (waitDispatched);
 //  2. SIGTERM its process group;
 //  3. wait up to response_grace_period for it to finish its in-flight
 //     requests and exit;
@@ -25,6 +26,7 @@ const killWait = 5 * time.Second
 func (r *Replica) terminate(inc *incarnation, reason string) {
 	a := r.app
 	r.closeGate() // (1)
+	r.waitDispatched()
 	r.setState(Draining)
 	grace := r.rev.cfg.Scaling.GracePeriod()
 	a.logf("%s: draining (%s): %d in flight, grace period %s", r.ID, reason, r.InFlight(), grace)
@@ -57,6 +59,25 @@ func (r *Replica) terminate(inc *incarnation, reason string) {
 	// The main process is gone; kill whatever it left in its group.
 	_ = inc.inst.Kill()
 	a.p.forget(inc.addr)
+}
+
+// sendSettle is how long the termination sequence lets requests that were
+// routed to a replica before it left routing reach its socket before
+// SIGTERM: a request written just after the app closed an idle keep-alive
+// connection would fail without having been processed.
+const sendSettle = 5 * time.Millisecond
+
+// waitDispatched waits until every request reserved on r has been handed to
+// the proxy (bounded by a second), and a moment more for it to be written.
+func (r *Replica) waitDispatched() {
+	if r.InFlight() == 0 {
+		return
+	}
+	deadline := time.Now().Add(time.Second)
+	for r.unsent.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	time.Sleep(sendSettle)
 }
 
 // groupWaiter is implemented by instances whose process may leave others
