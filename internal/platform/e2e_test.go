@@ -450,3 +450,56 @@ func TestFailingHealthCheckReplacesTheReplica(t *testing.T) {
 		t.Errorf("the replacement did not go through the termination sequence:\n%s", r.out.String())
 	}
 }
+
+// TestAutoscalerSeam drives an app the way an autoscaler does: it is told
+// at once when requests queue, reads the snapshot, and sets the replica
+// count.
+func TestAutoscalerSeam(t *testing.T) {
+	cfg := helloConfig("hello")
+	cfg.Scaling.ReplicaConcurrency = 1
+	cfg.Scaling.LoadBalancingAlgorithm = config.LBFirstAvailable
+	r := startPlatform(t, nil, cfg)
+	a := r.p.App("hello")
+	done := make(chan int, 3)
+	for range 3 {
+		go func() {
+			resp, err := http.Get(r.url("hello", "/slow?seconds=1"))
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+	}
+	select {
+	case <-a.QueuedSignal():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no queued signal while 3 requests wait for 1 slot")
+	}
+	st := a.Status()
+	if st.Queued < 1 || st.InFlight != 1 {
+		t.Errorf("snapshot: %d queued, %d in flight; want ≥1 queued behind 1 in flight", st.Queued, st.InFlight)
+	}
+	a.SetDesired(3)
+	a.NoteScaling("1 → 3: 2 requests queued")
+	start := time.Now()
+	for range 3 {
+		if c := <-done; c != 200 {
+			t.Errorf("request: %d, want 200", c)
+		}
+	}
+	// Three replicas serve the three requests side by side: well under the
+	// 3 s they would take one after another.
+	if d := time.Since(start); d > 2500*time.Millisecond {
+		t.Errorf("queued requests took %s after scaling out", d)
+	}
+	st = a.Status()
+	if st.Desired != 3 || st.Ready != 3 || st.Scaling != "1 → 3: 2 requests queued" {
+		t.Errorf("after SetDesired(3): desired %d, ready %d, scaling %q", st.Desired, st.Ready, st.Scaling)
+	}
+	a.SetDesired(10)
+	if st := a.Status(); st.Desired != 5 {
+		t.Errorf("SetDesired(10) with max_replicas 5: desired %d", st.Desired)
+	}
+}

@@ -95,6 +95,7 @@ func (r *Replica) startIncarnation(ctx context.Context) (*incarnation, error) {
 			"EBB_REPLICA_ID=" + r.ID,
 			"EBB_APP=" + a.name,
 			"EBB_REVISION=" + strconv.Itoa(r.rev.N),
+			APIKeyEnv + "=", // the platform's key is not the app's business
 		},
 		Output: func(stream, line string) {
 			a.logs.add(LogLine{Time: a.p.now(), Replica: r.ID, Stream: stream, Text: line})
