@@ -326,20 +326,20 @@ func TestForwardStaleKeepAlive(t *testing.T) {
 		}
 	}
 	t.Run("checked always", func(t *testing.T) {
-		send(t, newProxy(t, Options{StaleCheckAfter: -1}), "POST", closing, 50*time.Millisecond)
+		send(t, newProxy(t, Options{}), "POST", closing, 50*time.Millisecond)
 	})
 	t.Run("checked after idling", func(t *testing.T) {
 		send(t, newProxy(t, Options{StaleCheckAfter: 20 * time.Millisecond}), "POST", closing, 80*time.Millisecond)
 	})
 	t.Run("idempotent sent again", func(t *testing.T) {
-		send(t, newProxy(t, Options{}), "GET", closing, 10*time.Millisecond)
+		send(t, newProxy(t, Options{StaleCheckAfter: time.Hour}), "GET", closing, 10*time.Millisecond)
 	})
 	t.Run("idle timeout", func(t *testing.T) {
 		s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 		s.Config.IdleTimeout = 20 * time.Millisecond
 		s.Start()
 		t.Cleanup(s.Close)
-		send(t, newProxy(t, Options{}), "DELETE", s.Listener.Addr().String(), 60*time.Millisecond)
+		send(t, newProxy(t, Options{StaleCheckAfter: time.Hour}), "DELETE", s.Listener.Addr().String(), 60*time.Millisecond)
 	})
 	t.Run("not checked: a POST fails, not retryable", func(t *testing.T) {
 		p := newProxy(t, Options{StaleCheckAfter: time.Hour})
@@ -552,5 +552,46 @@ func TestForwardExpectContinue(t *testing.T) {
 	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Fatalf("the body waited for the continue timeout (%v): no 100 Continue", d)
+	}
+}
+
+// TestForwardUpstreamGoneIsNotSent: an upstream that died (its connections
+// closed, its port refusing) between two requests costs nothing: the next
+// request, even a POST sent right after the previous answer, is reported as
+// not sent so that the caller can send it elsewhere.
+func TestForwardUpstreamGoneIsNotSent(t *testing.T) {
+	p := newProxy(t, Options{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		readHead(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		// The process dies: its listener and connections close.
+		l.Close()
+		c.Close()
+	}()
+	t.Cleanup(func() { l.Close(); <-served })
+	rec := httptest.NewRecorder()
+	if err := p.Forward(rec, httptest.NewRequest("POST", "/", strings.NewReader("a")), addr); err != nil || rec.Body.String() != "ok" {
+		t.Fatalf("first: %v %q", err, rec.Body)
+	}
+	<-served
+	time.Sleep(20 * time.Millisecond) // the FIN reaches the pooled connection
+	rec = httptest.NewRecorder()
+	err = p.Forward(rec, httptest.NewRequest("POST", "/", strings.NewReader("b")), addr)
+	if !errors.Is(err, ErrNotSent) {
+		t.Fatalf("after the upstream died: %v, want ErrNotSent", err)
+	}
+	if rec.Code != 200 || rec.Body.Len() != 0 || len(rec.Header()) != 0 {
+		t.Fatalf("something was written: %d %q %v", rec.Code, rec.Body, rec.Header())
 	}
 }

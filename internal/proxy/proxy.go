@@ -52,14 +52,16 @@ type Options struct {
 	IdleConnTimeout time.Duration
 	// StaleCheckAfter: a pooled connection idle for at least this long is
 	// checked (one non-blocking recv(MSG_PEEK) system call) before it is
-	// reused, so that one the upstream closed for idleness is skipped
-	// instead of failing the request. Connections idle for less are reused
-	// without the check: upstreams close idle connections after a timeout
-	// of a second or more (uvicorn 5 s, gunicorn 2 s, Node 5 s), and under
-	// load the check would cost a system call per request. Should a
-	// connection still turn out closed, an idempotent request is sent again
-	// on a new connection (see Forward); a POST gets 502. Zero means 250 ms;
-	// negative means always check.
+	// reused, so that one the upstream closed (it died, or timed the
+	// connection out) is skipped and the request goes to a new connection,
+	// or fails with ErrNotSent when the upstream is gone. Zero (the default)
+	// checks every reuse: a replica killed under load must not cost the
+	// requests that were about to be sent to it. A positive value saves the
+	// system call for connections used more recently, trusting that
+	// upstreams only close connections idle for longer (uvicorn 5 s,
+	// gunicorn 2 s, Node 5 s); a request sent on a connection that then
+	// turns out closed is resent when idempotent (see Forward), else
+	// answered 502.
 	StaleCheckAfter time.Duration
 	// DialTimeout bounds connecting to an upstream (besides r.Context()).
 	// Zero means 5 seconds.
@@ -99,9 +101,6 @@ func New(o Options) *Proxy {
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 5 * time.Second
-	}
-	if o.StaleCheckAfter == 0 {
-		o.StaleCheckAfter = 250 * time.Millisecond
 	}
 	if o.MaxReplayBody == 0 {
 		o.MaxReplayBody = 64 << 10
