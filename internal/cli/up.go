@@ -59,6 +59,22 @@ response_grace_period, SIGKILL), then exits with no process left behind.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// Further signals during the drain are answered, not obeyed:
+			// dying now would leave replicas running.
+			again := make(chan os.Signal, 1)
+			signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(again)
+			go func() {
+				<-ctx.Done()
+				for {
+					select {
+					case <-again:
+						fmt.Fprintln(out, "ebb up: still draining replicas (each gets its response_grace_period); please wait")
+					case <-p.Stopped():
+						return
+					}
+				}
+			}()
 			var names []string
 			for _, c := range cfgs {
 				names = append(names, fmt.Sprintf("%s (%d replica(s))", c.Deployment.Name, c.Scaling.MinReplicas))

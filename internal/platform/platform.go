@@ -91,6 +91,7 @@ type Platform struct {
 	adminAddr  atomic.Pointer[string]
 	started    chan struct{}
 	ready      chan struct{}
+	stopped    chan struct{}
 
 	now func() time.Time
 }
@@ -108,6 +109,7 @@ func New(cfgs []*config.Config, o Options) (*Platform, error) {
 		backoff: defaultBackoff,
 		started: make(chan struct{}),
 		ready:   make(chan struct{}),
+		stopped: make(chan struct{}),
 		now:     time.Now,
 	}
 	p.healthEvery = o.HealthInterval
@@ -176,6 +178,9 @@ func (p *Platform) Started() <-chan struct{} { return p.started }
 // first time.
 func (p *Platform) Ready() <-chan struct{} { return p.ready }
 
+// Stopped is closed when Run returns.
+func (p *Platform) Stopped() <-chan struct{} { return p.stopped }
+
 // RouterURL is the router's base URL ("http://127.0.0.1:8080").
 func (p *Platform) RouterURL() string { return p.routerURL() }
 
@@ -207,7 +212,9 @@ func (p *Platform) Status() Status {
 // accepting connections while every replica of every app goes through the
 // termination sequence (in-flight requests finish); then the router and
 // the admin API close. It returns once every replica process is gone.
+// Run may be called only once.
 func (p *Platform) Run(ctx context.Context) error {
+	defer close(p.stopped)
 	listen, admin := or(p.opts.Listen, DefaultListen), or(p.opts.Admin, DefaultAdmin)
 	rl, err := net.Listen("tcp", listen)
 	if err != nil {
