@@ -300,3 +300,55 @@ func TestForwardFullDuplexEcho(t *testing.T) {
 		t.Fatalf("echoed %d bytes, %v", n, err)
 	}
 }
+
+func TestForwardUpgradeRefusedAndTunnelEndsWithContext(t *testing.T) {
+	p := newProxy(t, Options{})
+	addr := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/refuse" {
+			http.Error(w, "no websockets here", http.StatusBadRequest)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	})
+	returned := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+		defer cancel()
+		returned <- p.Forward(w, r.WithContext(ctx), addr)
+	}))
+	t.Cleanup(srv.Close)
+	ws := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	_, resp, err := websocket.Dial(ctx, ws+"/refuse", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("refused upgrade: %v %v", err, resp)
+	}
+	if err := <-returned; err != nil {
+		t.Fatalf("Forward of a refused upgrade: %v", err)
+	}
+
+	c, _, err := websocket.Dial(ctx, ws+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tunnel outlived its request context")
+	}
+	if _, _, err := c.Read(ctx); err == nil {
+		t.Fatal("the client connection is still open after the tunnel ended")
+	}
+}
