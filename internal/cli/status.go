@@ -69,8 +69,9 @@ func printStatus(out io.Writer, st platform.Status) {
 		fmt.Fprintf(out, "%s  %s\n", a.Name, a.URL)
 		fmt.Fprintf(out, "  replicas: %d ready of %d desired (min %d, max %d); %d in flight, %d queued, %d requests\n",
 			a.Ready, a.Desired, a.Min, a.Max, a.InFlight, a.Queued, a.Requests)
-		if a.Scaling != "" {
-			fmt.Fprintf(out, "  scaling: %s\n", a.Scaling)
+		if sc := a.Scaling; sc != nil {
+			fmt.Fprintf(out, "  autoscaling: %s %.2f %s (target %.2f per replica) → %d replicas, since %s\n    %s\n",
+				sc.Metric, sc.Value, sc.Unit, sc.Target, sc.Desired, sc.Changed.Format(time.TimeOnly), sc.Reason)
 		}
 		if a.LastEvent != "" {
 			fmt.Fprintf(out, "  last: %s\n", a.LastEvent)

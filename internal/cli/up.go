@@ -17,6 +17,7 @@ func newUpCmd() *cobra.Command {
 	var (
 		listen, admin string
 		quiet         bool
+		autoscale     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "up [DIR ...]",
@@ -28,6 +29,10 @@ Every app is served at /{app}/... and, for Cerebrium clients, at
 /v4/{project}/{app}/... on the router (--listen, default ` + platform.DefaultListen + `).
 Apps with disable_auth = false need "Authorization: Bearer <key>": the key
 is $` + platform.APIKeyEnv + `, or generated and printed at start.
+
+Each app is autoscaled by its [cerebrium.scaling] section, between
+min_replicas and max_replicas and down to zero when min_replicas is 0
+(--autoscale=false keeps min_replicas; change it with ebb scale).
 
 The admin API (--admin, default ` + platform.DefaultAdmin + `) serves ebb status, scale,
 deploy, migrate and logs, and Prometheus metrics at /metrics.
@@ -51,9 +56,13 @@ response_grace_period, SIGKILL), then exits with no process left behind.`,
 				}
 				cfgs = append(cfgs, cfg)
 			}
-			p, err := platform.New(cfgs, platform.Options{
+			opts := platform.Options{
 				Listen: listen, Admin: admin, Out: out, ReplicaOutput: !quiet, LoadConfig: config.Load,
-			})
+			}
+			if autoscale {
+				opts.Autoscaler = platform.Autoscale
+			}
+			p, err := platform.New(cfgs, opts)
 			if err != nil {
 				return &ExitError{Code: 2, Message: fmt.Sprintf("ebb up: %v", err)}
 			}
@@ -102,6 +111,7 @@ response_grace_period, SIGKILL), then exits with no process left behind.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", platform.DefaultListen, "router address (host:port)")
 	cmd.Flags().StringVar(&admin, "admin", platform.DefaultAdmin, "admin API address (host:port); keep it on loopback")
+	cmd.Flags().BoolVar(&autoscale, "autoscale", true, "scale each app by its [cerebrium.scaling] section")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not echo replica output (it stays available through ebb logs)")
 	return cmd
 }

@@ -37,19 +37,19 @@ type App struct {
 	wake chan struct{} // buffered 1: the reconciler has work
 
 	mu        sync.Mutex
-	revisions []*Revision // live revisions, oldest first; guarded by mu
-	current   *Revision   // the revision the reconciler scales; guarded by mu
-	nextRev   int         // guarded by mu
-	nextID    int         // guarded by mu
-	min, max  int         // guarded by mu
-	desired   int         // guarded by mu
-	manual    bool        // desired follows min (no autoscaler); guarded by mu
-	byHand    bool        // min/max set by SetBounds, kept across deploys; guarded by mu
-	failing   string      // guarded by mu
-	lastEvent string      // guarded by mu
-	scaling   string      // the autoscaler's last decision; guarded by mu
-	deploying bool        // guarded by mu
-	stopping  bool        // guarded by mu
+	revisions []*Revision    // live revisions, oldest first; guarded by mu
+	current   *Revision      // the revision the reconciler scales; guarded by mu
+	nextRev   int            // guarded by mu
+	nextID    int            // guarded by mu
+	min, max  int            // guarded by mu
+	desired   int            // guarded by mu
+	manual    bool           // desired follows min (no autoscaler); guarded by mu
+	byHand    bool           // min/max set by SetBounds, kept across deploys; guarded by mu
+	failing   string         // guarded by mu
+	lastEvent string         // guarded by mu
+	scaling   *ScalingStatus // the autoscaler's last decision; guarded by mu
+	deploying bool           // guarded by mu
+	stopping  bool           // guarded by mu
 	// ctx bounds the replica goroutines (set by Platform.Run before
 	// anything can start a replica).
 	ctx context.Context
@@ -226,14 +226,6 @@ func (a *App) SetDesired(n int) {
 	a.desired = max(a.min, min(n, a.max))
 	a.mu.Unlock()
 	a.kick()
-}
-
-// NoteScaling records the autoscaler's last decision and its reason, shown
-// by `ebb status` (for example "3 → 5: 9 requests queued").
-func (a *App) NoteScaling(text string) {
-	a.mu.Lock()
-	a.scaling = text
-	a.mu.Unlock()
 }
 
 // SetBounds sets min_replicas and max_replicas. Without an autoscaler the

@@ -110,15 +110,25 @@ func startPlatform(t *testing.T, env []string, cfgs ...*config.Config) *running 
 // launch starts a platform without waiting for its apps to be ready.
 func launch(t *testing.T, env []string, cfgs ...*config.Config) *running {
 	t.Helper()
+	return launchWith(t, nil, env, cfgs...)
+}
+
+// launchWith is launch with options changed by mod (when not nil).
+func launchWith(t *testing.T, mod func(*platform.Options), env []string, cfgs ...*config.Config) *running {
+	t.Helper()
 	out := &syncBuffer{}
-	p, err := platform.New(cfgs, platform.Options{
+	opts := platform.Options{
 		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
 		Driver: &platform.LocalDriver{Env: append(os.Environ(), env...)},
 		Out:    out, ReplicaOutput: testing.Verbose(), HealthInterval: 200 * time.Millisecond,
 		LoadConfig: func(dir string) (*config.Config, error) {
 			return nil, errors.New("not used in tests")
 		},
-	})
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	p, err := platform.New(cfgs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -198,3 +198,12 @@ func (r *Replica) fail(err error) {
 		close(r.failed)
 	})
 }
+
+// pid is the process id (and process group id) of the replica's current
+// process, or 0 when it has none.
+func (r *Replica) pid() int {
+	if inc := r.cur.Load(); inc != nil && inc.inst != nil {
+		return inc.inst.PID()
+	}
+	return 0
+}

@@ -32,8 +32,9 @@ type AppStatus struct {
 	// Failing is set while the app keeps crashing, with its last output.
 	Failing   string `json:"failing,omitempty"`
 	LastEvent string `json:"last_event,omitempty"`
-	// Scaling is the autoscaler's last decision (see App.NoteScaling).
-	Scaling   string           `json:"scaling,omitempty"`
+	// Scaling is the autoscaler's view: its metric, target, the observed
+	// value and its last decision. Nil without an autoscaler.
+	Scaling   *ScalingStatus   `json:"scaling,omitempty"`
 	Deploying bool             `json:"deploying,omitempty"`
 	Revisions []RevisionStatus `json:"revisions"`
 }
@@ -76,7 +77,7 @@ func (a *App) Status() AppStatus {
 	st := AppStatus{
 		Name: a.name, URL: a.p.routerURL() + "/" + a.name + "/",
 		Min: a.min, Max: a.max, Desired: a.desired,
-		Failing: a.failing, LastEvent: a.lastEvent, Scaling: a.scaling, Deploying: a.deploying,
+		Failing: a.failing, LastEvent: a.lastEvent, Scaling: a.scaling.clone(), Deploying: a.deploying,
 	}
 	revs := append([]*Revision(nil), a.revisions...)
 	reps := make([][]*Replica, len(revs))

@@ -1,0 +1,116 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ebb-run/ebb/internal/autoscale"
+)
+
+// ScalingStatus is the autoscaler's view of an app, for `ebb status`.
+type ScalingStatus struct {
+	Metric string `json:"metric"`
+	// Target is what one replica should carry, in Unit.
+	Target float64 `json:"target"`
+	// Value is the observed metric, averaged over the evaluation window.
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	// Desired is the count the autoscaler asks for; Reason says why.
+	Desired int    `json:"desired"`
+	Reason  string `json:"reason"`
+	// Changed is when the desired count last changed.
+	Changed time.Time `json:"changed"`
+}
+
+func (s *ScalingStatus) clone() *ScalingStatus {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	return &c
+}
+
+// autoscaleEvery is how often the autoscaler samples an app. The window
+// (evaluation_interval_seconds) averages these samples.
+const autoscaleEvery = 250 * time.Millisecond
+
+// Autoscale scales a by its [cerebrium.scaling] section until ctx ends:
+// install it as Options.Autoscaler. It samples the app every 250 ms and
+// at once whenever a request has to queue, so that a burst (or the first
+// request to an app scaled to zero) starts replicas without waiting for
+// the evaluation window. Replicas it removes leave through the termination
+// sequence, like every other stop.
+func Autoscale(ctx context.Context, a *App) {
+	sc := &scalable{a: a}
+	loop := autoscale.NewLoop(sc, a.autoscalePolicy(), autoscale.LoopOptions{Now: a.p.now})
+	t := time.NewTicker(autoscaleEvery)
+	defer t.Stop()
+	for {
+		loop.SetPolicy(a.autoscalePolicy()) // a deploy or `ebb scale` may have changed it
+		loop.Step()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.QueuedSignal():
+		}
+	}
+}
+
+// autoscalePolicy is the current revision's scaling policy within the
+// app's bounds (which `ebb scale` may have changed).
+func (a *App) autoscalePolicy() autoscale.Policy {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := autoscale.PolicyFrom(&a.current.cfg)
+	p.Min, p.Max = a.min, a.max
+	return p
+}
+
+// scalable adapts an App to autoscale.Scalable.
+type scalable struct{ a *App }
+
+func (s *scalable) Observe() autoscale.Observation {
+	a := s.a
+	o := autoscale.Observation{Queued: a.Queued(), Requests: a.requests.Load()}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, v := range a.revisions {
+		for _, r := range v.replicas {
+			o.InFlight += r.InFlight()
+			if pid := r.pid(); pid > 0 {
+				o.Groups = append(o.Groups, pid) // each replica leads its own process group
+			}
+		}
+	}
+	return o
+}
+
+func (s *scalable) SetDesired(n int, d autoscale.Decision) {
+	a := s.a
+	a.mu.Lock()
+	prev := a.scaling
+	st := &ScalingStatus{Metric: a.current.cfg.Scaling.ScalingMetric, Target: d.Target, Value: d.Value,
+		Desired: d.Desired, Reason: d.Reason}
+	a.mu.Unlock()
+	st.Unit = autoscale.PolicyFrom(&a.current.cfg).Unit()
+	switch {
+	case prev == nil || prev.Desired != d.Desired:
+		st.Changed = a.p.now()
+		a.logf("autoscale: %s → %d replicas: %s", desiredOr(prev), d.Desired, d.Reason)
+	default:
+		st.Changed = prev.Changed
+	}
+	a.mu.Lock()
+	a.scaling = st
+	a.mu.Unlock()
+	a.SetDesired(n)
+}
+
+func desiredOr(s *ScalingStatus) string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprint(s.Desired)
+}
