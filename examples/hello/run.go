@@ -43,6 +43,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	if err != nil {
 		return fmt.Errorf("hello: listen: %w", err)
 	}
+	st.listeningAt = time.Now()
 	if cfg.startupDelay > 0 {
 		// Simulate a warm-up: readiness stays 503 until it is done.
 		t := time.AfterFunc(cfg.startupDelay, g.Started)

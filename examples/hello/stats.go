@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 )
 
 // stats counts the requests the app processes (in_flight, max_in_flight,
@@ -12,6 +13,9 @@ import (
 // counted.
 type stats struct {
 	queued func() int // requests waiting for a concurrency slot
+	// listeningAt is when the listener was bound, before serving: from then
+	// on the app can answer its readiness check.
+	listeningAt time.Time
 
 	mu          sync.Mutex
 	inFlight    int
@@ -26,6 +30,8 @@ type statsBody struct {
 	Served      int `json:"served"`
 	Queued      int `json:"queued"`
 	PID         int `json:"pid"`
+	// ListeningAt is when the app bound its listener (RFC 3339, ns).
+	ListeningAt string `json:"listening_at"`
 }
 
 // Middleware counts the requests next processes, except /stats.
@@ -53,7 +59,10 @@ func (s *stats) snapshot() statsBody {
 	q := s.queued()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return statsBody{InFlight: s.inFlight, MaxInFlight: s.maxInFlight, Served: s.served, Queued: q, PID: os.Getpid()}
+	return statsBody{
+		InFlight: s.inFlight, MaxInFlight: s.maxInFlight, Served: s.served, Queued: q, PID: os.Getpid(),
+		ListeningAt: s.listeningAt.Format(time.RFC3339Nano),
+	}
 }
 
 // ServeHTTP answers GET /stats.
