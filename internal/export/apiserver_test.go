@@ -67,6 +67,32 @@ func TestAPIServerAcceptsExports(t *testing.T) {
 		}
 	}
 
+	// The field check can fail: Knative's CRD schema prunes a field it does
+	// not know, and subset reports it.
+	t.Run("detects pruned field", func(t *testing.T) {
+		objs, _, err := Knative(goldenCases[0].cfg(), goldenCases[0].opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := YAML(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ksvc := splitYAML(t, out)[0]
+		if err := unstructured.SetNestedField(ksvc.Object, int64(1), "spec", "template", "spec", "notAField"); err != nil {
+			t.Fatal(err)
+		}
+		want := normalize(t, ksvc.Object)
+		ksvc.SetNamespace("default")
+		if err := cluster.Client.Create(ctx, ksvc, client.DryRunAll); err != nil {
+			t.Fatalf("dry run create: %v", err)
+		}
+		missing := subset(want, normalize(t, ksvc.Object), "Service")
+		if len(missing) != 1 || missing[0] != "Service.spec.template.spec.notAField: missing" {
+			t.Errorf("subset = %q, want the pruned field reported", missing)
+		}
+	})
+
 	// The check can fail: the API server rejects what is invalid.
 	t.Run("rejects invalid", func(t *testing.T) {
 		objs, _, err := Kubernetes(goldenCases[0].cfg(), goldenCases[0].opts)
