@@ -131,7 +131,9 @@ func Kubernetes(cfg *config.Config, opts Options) ([]runtime.Object, []string, e
 
 // podSpec is the Deployment's pod: one container running the app under
 // `ebb run`, with probes against the shim and a termination grace period
-// that outlasts the shim's own drain.
+// that outlasts the shim's own drain. Every setting `ebb run` takes from
+// cerebrium.toml is passed as a flag, so the pod does not depend on a
+// cerebrium.toml inside the image.
 func podSpec(cfg *config.Config, opts Options) corev1.PodSpec {
 	s := cfg.Scaling
 	rc := cfg.Runtime.Custom
@@ -144,6 +146,9 @@ func podSpec(cfg *config.Config, opts Options) corev1.PodSpec {
 		"--concurrency=" + strconv.Itoa(s.ReplicaConcurrency),
 		fmt.Sprintf("--grace=%ds", s.ResponseGracePeriod),
 		"--lame-duck=" + opts.LameDuck.String(),
+		"--ready-path=" + rc.ReadycheckEndpoint,
+		"--health-path=" + rc.HealthcheckEndpoint,
+		fmt.Sprintf("--init-timeout=%ds", cfg.Deployment.DeploymentInitializationTimeout),
 		"--",
 	}
 	c := corev1.Container{
