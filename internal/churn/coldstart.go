@@ -1,0 +1,92 @@
+package churn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"time"
+
+	"github.com/ebb-run/ebb/internal/platform"
+)
+
+// ColdStart is one request to an app scaled to zero.
+type ColdStart struct {
+	// Total is the time from sending the request to its first response
+	// byte.
+	Total time.Duration
+	// AppStart is the time from sending the request to the woken app's
+	// process binding its listener (the platform's reaction plus the app's
+	// own start).
+	AppStart time.Duration
+	// Overhead is the time from the app binding its listener (when it can
+	// answer its readiness check) to the response's first byte.
+	Overhead time.Duration
+}
+
+// waitZero waits until the app runs no replica at all.
+func waitZero(ctx context.Context, app *platform.App, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		st := app.Status()
+		n := 0
+		for _, v := range st.Revisions {
+			n += len(v.Replicas)
+		}
+		if st.Desired == 0 && n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("scale to zero: still %d replicas (desired %d) after %s", n, st.Desired, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("scale to zero: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// coldStart sends one POST /hello to an app with no replica and measures
+// it against the listening time of the replica that served it.
+func coldStart(ctx context.Context, c *http.Client, app *platform.App, base string) (ColdStart, error) {
+	var cs ColdStart
+	var first time.Time
+	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { first = time.Now() }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, base+"/hello", strings.NewReader(`{}`))
+	if err != nil {
+		return cs, fmt.Errorf("cold start: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	sent := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return cs, fmt.Errorf("cold start: POST /hello: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Hello Cerebrium!") {
+		return cs, fmt.Errorf("cold start: POST /hello: %d %q %v", resp.StatusCode, body, err)
+	}
+	var port int
+	for _, v := range app.Status().Revisions {
+		for _, r := range v.Replicas {
+			if r.State == platform.Ready {
+				port = r.Port
+			}
+		}
+	}
+	if port == 0 {
+		return cs, fmt.Errorf("cold start: no ready replica after the request was served")
+	}
+	listen, err := listeningAt(ctx, c, port)
+	if err != nil {
+		return cs, fmt.Errorf("cold start: %w", err)
+	}
+	cs.Total = first.Sub(sent)
+	cs.AppStart = listen.Sub(sent)
+	cs.Overhead = first.Sub(listen)
+	return cs, nil
+}
