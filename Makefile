@@ -1,7 +1,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: build test fuzz bench lint
+.PHONY: build test fuzz bench lint churn
 
 build:
 	$(GO) build -o bin/ebb ./cmd/ebb
@@ -23,3 +23,8 @@ lint:
 
 bench:
 	$(GO) run ./internal/bench/cmd/ebb-bench -shim both -reference -duration 4s
+
+# Autoscaling: the churn scenario and 10 cold starts against examples/hello;
+# writes the "## Autoscaling" section of docs/benchmarks.md and docs/churn.svg.
+churn:
+	$(GO) run ./internal/churn/cmd/ebb-churn -cold-starts 10

@@ -189,27 +189,6 @@ func Run(ctx context.Context, app *platform.App, base string, o Options) (*Resul
 	return finish(err)
 }
 
-// ColdStarts scales the app to zero and wakes it with one request, n times.
-func ColdStarts(ctx context.Context, app *platform.App, base string, n int, zeroLimit time.Duration, logf func(string, ...any)) ([]ColdStart, error) {
-	c := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 60 * time.Second}
-	defer c.CloseIdleConnections()
-	var out []ColdStart
-	for i := range n {
-		if err := waitZero(ctx, app, zeroLimit); err != nil {
-			return out, err
-		}
-		cs, err := coldStart(ctx, c, app, base)
-		if err != nil {
-			return out, err
-		}
-		if logf != nil {
-			logf("cold start %d/%d: first byte %s after the request, %s after the app listened", i+1, n, cs.Total, cs.Overhead)
-		}
-		out = append(out, cs)
-	}
-	return out, nil
-}
-
 // Summary is a one-paragraph account of a run.
 func (r *Result) Summary() string {
 	var b strings.Builder

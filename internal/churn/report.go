@@ -1,0 +1,182 @@
+package churn
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SectionTitle is the heading of the section WriteSection owns.
+const SectionTitle = "## Autoscaling"
+
+// Figure is one measured quantity over several runs.
+type Figure struct {
+	Values []time.Duration
+}
+
+// Median is the middle value (the mean of the two middle ones).
+func (f Figure) Median() time.Duration {
+	v := slices.Sorted(slices.Values(f.Values))
+	if len(v) == 0 {
+		return 0
+	}
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// Max is the largest value.
+func (f Figure) Max() time.Duration {
+	if len(f.Values) == 0 {
+		return 0
+	}
+	return slices.Max(f.Values)
+}
+
+// figures gathers each quantity over the churn run and every cycle.
+func (m *Measurement) figures() (scaleOut, toDesired, toStarted, appStart, toReady, coldOverhead, coldTotal Figure) {
+	add := func(s ScaleOut, c ColdStart) {
+		scaleOut.Values = append(scaleOut.Values, s.Overhead)
+		toDesired.Values = append(toDesired.Values, s.ToDesired)
+		toStarted.Values = append(toStarted.Values, s.ToStarted)
+		appStart.Values = append(appStart.Values, s.AppStart)
+		toReady.Values = append(toReady.Values, s.ToReady)
+		coldOverhead.Values = append(coldOverhead.Values, c.Overhead)
+		coldTotal.Values = append(coldTotal.Values, c.Total)
+	}
+	add(m.Churn.ScaleOut, m.Churn.ColdStart)
+	for _, c := range m.Cycles {
+		add(c.ScaleOut, c.ColdStart)
+	}
+	return
+}
+
+// verdict compares a worst case with a target.
+func verdict(worst, target time.Duration) string {
+	if worst < target {
+		return "met"
+	}
+	return fmt.Sprintf("missed by %s", ms(worst-target))
+}
+
+// Section renders the "## Autoscaling" section of docs/benchmarks.md.
+func (m *Measurement) Section(svgName string) string {
+	scaleOut, toDesired, toStarted, appStart, toReady, coldOverhead, coldTotal := m.figures()
+	n := len(scaleOut.Values)
+	var b strings.Builder
+	mc := m.Machine
+	fmt.Fprintf(&b, "%s\n\n", SectionTitle)
+	fmt.Fprintf(&b, "Measured by `make churn` (`go run ./internal/churn/cmd/ebb-churn`) on %s: %s, %d cores, Linux %s, %s. "+
+		"Load average (1, 5, 15 min) %s before and %s after — the machine is shared, so other work ran at the same time.\n\n",
+		mc.Date.Format("2006-01-02 15:04 MST"), mc.CPU, mc.Cores, mc.Kernel, mc.GoVersion, mc.LoadBefore, mc.LoadAfter)
+
+	fmt.Fprintf(&b, "| figure | target | median | max | verdict |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| scale-out: burst → first new replica ready, less the app's own start | < 1 s | %s | %s | %s |\n",
+		ms(scaleOut.Median()), ms(scaleOut.Max()), verdict(scaleOut.Max(), time.Second))
+	fmt.Fprintf(&b, "| cold-start overhead: app listening → first byte of the waking request's response | < 20 ms | %s | %s | %s |\n",
+		ms(coldOverhead.Median()), ms(coldOverhead.Max()), verdict(coldOverhead.Max(), 20*time.Millisecond))
+	fmt.Fprintf(&b, "\nBreakdown (median / max over %d runs each):\n\n", n)
+	fmt.Fprintf(&b, "- burst → autoscaler raises the desired count: %s / %s\n", ms(toDesired.Median()), ms(toDesired.Max()))
+	fmt.Fprintf(&b, "- burst → first new replica created: %s / %s\n", ms(toStarted.Median()), ms(toStarted.Max()))
+	fmt.Fprintf(&b, "- the app's own start (replica created → its listener bound): %s / %s\n", ms(appStart.Median()), ms(appStart.Max()))
+	fmt.Fprintf(&b, "- burst → first new replica ready (raw, app start included): %s / %s\n", ms(toReady.Median()), ms(toReady.Max()))
+	fmt.Fprintf(&b, "- cold request sent → first response byte (app start included): %s / %s\n\n", ms(coldTotal.Median()), ms(coldTotal.Max()))
+
+	r := m.Churn
+	fmt.Fprintf(&b, "**Churn run.** %d requests sent, **%d failed**; peak of %d replicas; rollout to revision %d and migration of %s → %s during the steady load.\n\n",
+		r.Sent, r.Failed, r.Peak(), r.Revision, r.Migrated, r.Replaced)
+	fmt.Fprintf(&b, "![Replicas over time during the churn run](%s)\n\n", svgName)
+	var phases []string
+	for _, p := range r.Phases {
+		phases = append(phases, fmt.Sprintf("%s %.1f–%.1f s", p.Name, p.Start.Seconds(), p.End.Seconds()))
+	}
+	fmt.Fprintf(&b, "Phases: %s.\n\n", strings.Join(phases, "; "))
+
+	s := m.Scaling
+	fmt.Fprintf(&b, "**Method.** `ebb-churn` builds `examples/hello` and runs a platform in its own process exactly as `ebb up --autoscale` does "+
+		"(local driver, `platform.Autoscale`, default health interval, router and admin API on 127.0.0.1) with one app loaded by `config.Load` "+
+		"from this `cerebrium.toml` — the shortest windows the config validator accepts "+
+		"(min %d, max %d, replica_concurrency %d, %s target %d %%, evaluation_interval_seconds %d, cooldown %d, response_grace_period %d, roll_out_duration_seconds %d):\n\n",
+		s.MinReplicas, s.MaxReplicas, s.ReplicaConcurrency, s.ScalingMetric, s.ScalingTarget, s.EvaluationIntervalSeconds, s.Cooldown, s.ResponseGracePeriod, s.RollOutDurationSeconds)
+	fmt.Fprintf(&b, "```toml\n%s```\n\n", redactEntrypoint(m.TOML))
+	b.WriteString("The churn run: 2 s idle at zero replicas; a burst of 6 concurrent 3 s `GET /slow` requests; steady load " +
+		"(2 workers each sending `POST /hello`, 1.5 s `GET /slow` and 1.5 s `GET /stream` in a closed loop) for 4 s, then a rollout " +
+		"(`App.Deploy` of the same config, stepped over 3 s), a migration (`App.Migrate` of a ready replica) and 4 s more; idle until the " +
+		"app is back at zero, 2 s more at zero; one `POST /hello` (the cold start). The replica count (total, ready, desired) is sampled " +
+		"every 100 ms. Then, repeated for the other runs: wait for zero, one `POST /hello` (a cold start), and at once a burst of 6 " +
+		"concurrent 2 s `GET /slow` requests on the one warm replica (a scale-out).\n\n")
+	b.WriteString("Scale-out is timed by polling `App.Status` every 2 ms from the burst's first request: the first new replica to appear, " +
+		"then the first to be ready (routable). The app's own start is from the replica appearing to the time the hello process bound " +
+		"its listener (`listening_at` in its `GET /stats`, asked of the replica directly); the overhead is the rest — the autoscaler's " +
+		"reaction, spawning the process and the readiness probe noticing it. Cold-start overhead is from `listening_at` (from then on the " +
+		"app can answer `/ready`) to the first response byte seen by the client (`httptrace.GotFirstResponseByte`); it includes the " +
+		"readiness probe's detection, the router handing the queued request over, the proxying and the app's answer. " +
+		"Every replica is stopped through the termination sequence at the end; " +
+		fmt.Sprintf("%d process groups were left behind.\n", m.Leftover))
+	return b.String()
+}
+
+// redactEntrypoint shows the temporary binary path as hello.
+func redactEntrypoint(toml string) string {
+	var out []string
+	for _, line := range strings.Split(toml, "\n") {
+		if strings.HasPrefix(line, "entrypoint = ") {
+			line = `entrypoint = ["/tmp/…/hello"]  # examples/hello, built`
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
+// WriteSection replaces the "## Autoscaling" section of the Markdown file
+// at path (up to the next "## " heading) with section, or appends it when
+// there is none. The rest of the file is kept byte for byte. The file is
+// replaced atomically.
+func WriteSection(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("write section: %w", err)
+	}
+	text := string(old)
+	section = strings.TrimRight(section, "\n") + "\n"
+	var out string
+	if i := headingAt(text, SectionTitle); i >= 0 {
+		rest := text[i+len(SectionTitle):]
+		j := strings.Index(rest, "\n## ")
+		if j < 0 {
+			out = text[:i] + section
+		} else {
+			out = text[:i] + section + rest[j:]
+		}
+	} else {
+		out = strings.TrimRight(text, "\n") + "\n\n" + section
+	}
+	return writeAtomic(path, []byte(out))
+}
+
+// headingAt is the index of a line that is exactly heading, or -1.
+func headingAt(text, heading string) int {
+	for i := 0; i < len(text); {
+		line, _, _ := strings.Cut(text[i:], "\n")
+		if line == heading {
+			return i
+		}
+		i += len(line) + 1
+	}
+	return -1
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
