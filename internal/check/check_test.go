@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-run/ebb/internal/testapps"
 )
 
 // statuses is the verdict per property, for comparison.
@@ -33,8 +34,6 @@ func expect(over map[Property]Status) map[Property]Status {
 	}
 	return out
 }
-
-const debianPython = "/usr/bin/python3"
 
 // TestFixtures runs every fixture app with a known fault through a check
 // and asserts the verdicts.
@@ -189,14 +188,14 @@ func TestFixtures(t *testing.T) {
 	}, {
 		name: "fastapi: the seed's pattern on uvicorn",
 		opts: func(t *testing.T) Options {
-			if _, err := os.Stat(debianPython); err != nil {
-				t.Skip("no " + debianPython)
+			if _, err := os.Stat(testapps.DebianPython); err != nil {
+				t.Skip("no " + testapps.DebianPython)
 			}
-			if err := exec.Command(debianPython, "-c", "import fastapi, uvicorn").Run(); err != nil {
+			if err := exec.Command(testapps.DebianPython, "-c", "import fastapi, uvicorn").Run(); err != nil {
 				t.Skip("python3-fastapi/python3-uvicorn not installed")
 			}
-			return Options{Argv: []string{debianPython, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", "$PORT"},
-				Dir: filepath.Join("testdata", "fastapi"), Method: "POST", Path: "/hello", ReadyPath: "/ready", SlowPath: slow,
+			return Options{Argv: []string{testapps.DebianPython, "-m", "uvicorn", "seed:app", "--host", "127.0.0.1", "--port", "$PORT"},
+				Dir: testapps.PythonDir(), Method: "POST", Path: "/hello", ReadyPath: "/ready", SlowPath: slow,
 				// uvicorn takes a while to exit once idle on a busy machine.
 				Grace: 5 * time.Second}
 		},

@@ -20,6 +20,7 @@ import (
 	"github.com/ebb-run/ebb/config"
 	"github.com/ebb-run/ebb/internal/platform"
 	"github.com/ebb-run/ebb/internal/supervisor"
+	"github.com/ebb-run/ebb/internal/testapps"
 )
 
 // helloBin is the examples/hello binary, built once by TestMain.
@@ -62,9 +63,10 @@ func helloConfig(name string) *config.Config {
 	}
 }
 
-// pythonConfig runs a FastAPI fixture from testdata under Debian's uvicorn.
+// pythonConfig runs a Python fixture of internal/testapps (module "seed" or
+// "plain") under Debian's uvicorn.
 func pythonConfig(name, module string) *config.Config {
-	dir, _ := filepath.Abs("testdata")
+	dir := testapps.PythonDir()
 	return &config.Config{
 		Path: filepath.Join(dir, "cerebrium.toml"),
 		Dir:  dir,
@@ -76,7 +78,7 @@ func pythonConfig(name, module string) *config.Config {
 		},
 		Runtime: config.Runtime{Custom: config.CustomRuntime{
 			Port: 8000,
-			Entrypoint: []string{"/usr/bin/python3", "-m", "uvicorn", module + ":app",
+			Entrypoint: []string{testapps.DebianPython, "-m", "uvicorn", module + ":app",
 				"--host", "127.0.0.1", "--port", "8000", "--no-access-log"},
 			ReadycheckEndpoint: "/ready",
 		}},

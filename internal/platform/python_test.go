@@ -11,7 +11,7 @@ import (
 // scale-down, rollouts at once and in steps, and a migration, under one
 // steady load of short, long and streaming requests: none may fail.
 func TestPythonUvicornZeroFailures(t *testing.T) {
-	for _, module := range []string{"seed_app", "plain_app"} {
+	for _, module := range []string{"seed", "plain"} {
 		t.Run(module, func(t *testing.T) {
 			cfg := pythonConfig("py", module)
 			cfg.Scaling.MinReplicas = 3

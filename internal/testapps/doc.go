@@ -8,7 +8,14 @@
 //     on Debian's uvicorn;
 //   - python/seed.py: the lifespan pattern of the graceful-termination seed
 //     document (Debian's FastAPI predates lifespan=, so it sets
-//     app.router.lifespan_context).
+//     app.router.lifespan_context);
+//   - python/ignore_sigterm.py: a standard-library HTTP server on $PORT that
+//     ignores SIGTERM, so only SIGKILL stops it.
 //
-// Build appserver with BuildAppServer; find the Python files with Dir.
+// Both FastAPI apps serve POST /hello, /ready, /sleep?s=N, /slow?seconds=N
+// and /stream?seconds=N (server-sent events); plain.py also answers GET
+// /hello and reports its peak concurrency at /max.
+//
+// Build appserver with BuildAppServer; find the Python files with PythonDir
+// and run them with DebianPython.
 package testapps
