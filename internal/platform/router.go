@@ -1,15 +1,12 @@
 package platform
 
 import (
-	"bufio"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ebb-run/ebb/internal/proxy"
@@ -73,8 +70,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.requests.Add(1)
-	rec := getRecorder(w)
-	defer putRecorder(rec)
+	rec := proxy.RecordStatus(w)
+	defer rec.Release()
 
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(a.grace.Load()))
 	defer cancel()
@@ -111,7 +108,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if !proxy.Retryable(err) {
-			if ctx.Err() == nil && rec.code == http.StatusBadGateway {
+			if ctx.Err() == nil && rec.Code() == http.StatusBadGateway {
 				// The replica failed mid-request (it probably died): send
 				// nothing more until its readiness check passes again.
 				rep.suspend(err)
@@ -125,7 +122,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	a.codes.add(rec.status())
+	code := rec.Code()
+	if code == 0 {
+		code = http.StatusOK
+	}
+	a.codes.add(code)
 }
 
 // refuse answers a request that got no replica.
@@ -146,65 +147,4 @@ func (p *Platform) authorized(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(p.apiKey)) == 1
-}
-
-// recorder remembers the status code written through it. It unwraps to
-// the underlying writer, so http.ResponseController (flushing, hijacking
-// for WebSockets, deadlines) reaches the real connection.
-type recorder struct {
-	http.ResponseWriter
-	code int
-}
-
-var recorders = sync.Pool{New: func() any { return new(recorder) }}
-
-func getRecorder(w http.ResponseWriter) *recorder {
-	rec := recorders.Get().(*recorder)
-	rec.ResponseWriter, rec.code = w, 0
-	return rec
-}
-
-func putRecorder(rec *recorder) {
-	rec.ResponseWriter = nil
-	recorders.Put(rec)
-}
-
-func (rec *recorder) WriteHeader(code int) {
-	if rec.code == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
-		rec.code = code
-	}
-	rec.ResponseWriter.WriteHeader(code)
-}
-
-func (rec *recorder) Write(b []byte) (int, error) {
-	if rec.code == 0 {
-		rec.code = http.StatusOK
-	}
-	return rec.ResponseWriter.Write(b)
-}
-
-// Flush implements http.Flusher for handlers that assert it directly.
-func (rec *recorder) Flush() {
-	if rec.code == 0 {
-		rec.code = http.StatusOK
-	}
-	_ = http.NewResponseController(rec.ResponseWriter).Flush()
-}
-
-// Hijack implements http.Hijacker for handlers that assert it directly.
-func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if rec.code == 0 {
-		rec.code = http.StatusSwitchingProtocols
-	}
-	return http.NewResponseController(rec.ResponseWriter).Hijack()
-}
-
-// Unwrap returns the underlying writer, for http.ResponseController.
-func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
-
-func (rec *recorder) status() int {
-	if rec.code == 0 {
-		return http.StatusOK
-	}
-	return rec.code
 }

@@ -67,10 +67,10 @@ func (s *shim) forward(w http.ResponseWriter, r *http.Request) int {
 		writeStatus(w, http.StatusBadGateway, "the app exited\n")
 		return http.StatusBadGateway
 	}
-	rec := getRecorder(w)
-	defer putRecorder(rec)
+	rec := proxy.RecordStatus(w)
+	defer rec.Release()
 	err := s.px.Forward(rec, r, s.appAddr)
-	if err != nil && rec.code == 0 && proxy.Retryable(err) {
+	if err != nil && rec.Code() == 0 && proxy.Retryable(err) {
 		// Nothing was written and the app did not process the request:
 		// it refused the connection or answered with its own drain marker.
 		if s.state() == stateStopped {
@@ -80,10 +80,10 @@ func (s *shim) forward(w http.ResponseWriter, r *http.Request) int {
 		writeBusy(w, "the app did not accept the request\n")
 		return http.StatusServiceUnavailable
 	}
-	if rec.code == 0 && r.Header.Get("Upgrade") != "" && err == nil {
+	if rec.Code() == 0 && r.Header.Get("Upgrade") != "" && err == nil {
 		return http.StatusSwitchingProtocols // the tunnel wrote its 101 itself
 	}
-	return rec.code
+	return rec.Code()
 }
 
 // refuse answers a request that got no concurrency slot.
