@@ -24,6 +24,10 @@ type ColdStart struct {
 	// Overhead is the time from the app binding its listener (when it can
 	// answer its readiness check) to the response's first byte.
 	Overhead time.Duration
+	// Detect is the part of Overhead until the platform marked the
+	// replica ready (seen by polling its status every millisecond);
+	// Handoff the rest, until the first byte.
+	Detect, Handoff time.Duration
 }
 
 // waitZero waits until the app runs no replica at all.
@@ -61,7 +65,12 @@ func coldStart(ctx context.Context, c *http.Client, app *platform.App, base stri
 	}
 	req.Header.Set("Content-Type", "application/json")
 	sent := time.Now()
+	readyc := make(chan time.Time, 1)
+	stopWatch := make(chan struct{})
+	go watchReady(app, readyc, stopWatch)
 	resp, err := c.Do(req)
+	close(stopWatch)
+	ready := <-readyc
 	if err != nil {
 		return cs, fmt.Errorf("cold start: POST /hello: %w", err)
 	}
@@ -88,5 +97,33 @@ func coldStart(ctx context.Context, c *http.Client, app *platform.App, base stri
 	cs.Total = first.Sub(sent)
 	cs.AppStart = listen.Sub(sent)
 	cs.Overhead = first.Sub(listen)
+	if !ready.IsZero() {
+		cs.Detect = ready.Sub(listen)
+		cs.Handoff = first.Sub(ready)
+	}
 	return cs, nil
+}
+
+// watchReady polls the app's status every millisecond and sends the time
+// it first sees a ready replica (or the zero time once stopped).
+func watchReady(app *platform.App, readyc chan<- time.Time, stop <-chan struct{}) {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		for _, v := range app.Status().Revisions {
+			for _, r := range v.Replicas {
+				if r.State == platform.Ready {
+					readyc <- now
+					return
+				}
+			}
+		}
+		select {
+		case <-stop:
+			readyc <- time.Time{}
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -55,8 +55,8 @@ func Cycles(ctx context.Context, app *platform.App, base string, n, burst int, b
 			return out, fmt.Errorf("cycles: %d of %d burst requests failed: %v", f, l.sent.Load(), l.failures)
 		}
 		if logf != nil {
-			logf("cycle %d/%d: cold start %s (%s after listen); burst → ready %s (app start %s, overhead %s)", i+1, n,
-				ms(c.ColdStart.Total), ms(c.ColdStart.Overhead), ms(c.ScaleOut.ToReady), ms(c.ScaleOut.AppStart), ms(c.ScaleOut.Overhead))
+			logf("cycle %d/%d: cold start %s (%s after listen: probe %s, handoff %s); burst → ready %s (app start %s, overhead %s)", i+1, n,
+				ms(c.ColdStart.Total), ms(c.ColdStart.Overhead), ms(c.ColdStart.Detect), ms(c.ColdStart.Handoff), ms(c.ScaleOut.ToReady), ms(c.ScaleOut.AppStart), ms(c.ScaleOut.Overhead))
 		}
 		out = append(out, c)
 	}

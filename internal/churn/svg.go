@@ -54,13 +54,17 @@ func WriteSVG(w io.Writer, r *Result, title string) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#999" stroke-width="0.8"/>`+"\n", (x0+x1)/2, ly+3, (x0+x1)/2, top)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#333">%s</text>`+"\n", (x0+x1)/2, ly, html.EscapeString(p.Name))
 	}
+	inner := []struct{ fill, text string }{{"#a9c8ea", "#1d4f80"}, {"#d5c2ea", "#5a2d82"}}
+	k := 0
 	for _, p := range r.Phases {
 		if _, ok := bands[p.Name]; ok {
 			continue
 		}
+		c := inner[k%len(inner)]
 		x0, x1 := x(p.Start), x(p.End)
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%.0f" fill="#a9c8ea" fill-opacity="0.55"/>`+"\n", x0, top, math.Max(1, x1-x0), plotH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#1d4f80" font-style="italic">%s</text>`+"\n", (x0+x1)/2, top+14, html.EscapeString(p.Name))
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%.0f" fill="%s" fill-opacity="0.6"/>`+"\n", x0, top, math.Max(1, x1-x0), plotH, c.fill)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="%s" font-style="italic">%s</text>`+"\n", (x0+x1)/2, top+14+15*k, c.text, html.EscapeString(p.Name))
+		k++
 	}
 
 	// Axes, grid and ticks.
