@@ -89,6 +89,28 @@ func (m *Measurement) Section(svgName string) string {
 	fmt.Fprintf(&b, "- cold-start overhead, part 1: app listening → platform marks the replica ready (readiness probe): %s / %s\n", ms(detect.Median()), ms(detect.Max()))
 	fmt.Fprintf(&b, "- cold-start overhead, part 2: replica ready → first response byte (queued request handed over, proxied, answered): %s / %s\n\n", ms(handoff.Median()), ms(handoff.Max()))
 
+	over := 0
+	for _, v := range coldOverhead.Values {
+		if v >= 20*time.Millisecond {
+			over++
+		}
+	}
+	fmt.Fprintf(&b, "**Reading.** The platform's part of a scale-out (median %s, max %s) is far under the 1 s target; "+
+		"most of the time to a ready replica is the app's own start. The largest values of every figure come from moments when "+
+		"the shared machine was busy (load average above its %d cores), which delays spawning and scheduling processes. "+
+		"Most of the cold-start overhead is the readiness probe noticing that the app listens (part 1): `probe.WaitReady` with "+
+		"`probe.DefaultBackoff` probes 5 ms after the start, then at intervals growing 1.5× (7.5, 11, 17, 25, 38 ms, …), and the "+
+		"hello app binds its listener %s (median) after its replica is created, when the gap between probes is already 11–38 ms. "+
+		"Handing the queued request to the new replica and answering it (part 2) takes %s (median). ",
+		ms(scaleOut.Median()), ms(scaleOut.Max()), mc.Cores, ms(appStart.Median()), ms(handoff.Median()))
+	if over > 0 {
+		fmt.Fprintf(&b, "The 20 ms target is exceeded in %d of %d cold starts (the worst by %s); "+
+			"probing at a fixed short interval (5 ms) for the first second or so before backing off would bound part 1 to about 5 ms.\n\n",
+			over, n, ms(coldOverhead.Max()-20*time.Millisecond))
+	} else {
+		fmt.Fprintf(&b, "The 20 ms target is met in every one of the %d cold starts.\n\n", n)
+	}
+
 	r := m.Churn
 	fmt.Fprintf(&b, "**Churn run.** %d requests sent, **%d failed**; peak of %d replicas; rollout to revision %d and migration of %s → %s during the steady load.\n\n",
 		r.Sent, r.Failed, r.Peak(), r.Revision, r.Migrated, r.Replaced)

@@ -63,7 +63,7 @@ func WriteSVG(w io.Writer, r *Result, title string) error {
 		c := inner[k%len(inner)]
 		x0, x1 := x(p.Start), x(p.End)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%.0f" fill="%s" fill-opacity="0.6"/>`+"\n", x0, top, math.Max(1, x1-x0), plotH, c.fill)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="%s" font-style="italic">%s</text>`+"\n", (x0+x1)/2, top+14+15*k, c.text, html.EscapeString(p.Name))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="%s" font-style="italic">%s</text>`+"\n", (x0+x1)/2, top+int(plotH)-8-15*k, c.text, html.EscapeString(p.Name))
 		k++
 	}
 
