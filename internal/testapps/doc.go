@@ -12,9 +12,10 @@
 //   - python/ignore_sigterm.py: a standard-library HTTP server on $PORT that
 //     ignores SIGTERM, so only SIGKILL stops it.
 //
-// Both FastAPI apps serve POST /hello, /ready, /sleep?s=N, /slow?seconds=N
-// and /stream?seconds=N (server-sent events); plain.py also answers GET
-// /hello and reports its peak concurrency at /max.
+// Both FastAPI apps serve POST /hello, /ready, and, from
+// python/load_endpoints.py, /sleep?s=N, /slow?seconds=N and
+// /stream?seconds=N (server-sent events); plain.py also answers GET /hello
+// and reports its peak concurrency at /max.
 //
 // Build appserver with BuildAppServer; find the Python files with PythonDir
 // and run them with DebianPython.

@@ -7,15 +7,15 @@ manager is set on app.router.lifespan_context.
 Run: /usr/bin/python3 -m uvicorn seed:app --app-dir DIR --port 8000
 Endpoints beyond the seed's POST /hello and /ready, to hold requests in
 flight: /sleep?s=2, /slow?seconds=2 and /stream?seconds=2 (server-sent
-events, one a second, then a done event).
+events, one a second, then a done event), from load_endpoints.py.
 """
 import asyncio
-import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import StreamingResponse
+
+from load_endpoints import add_load_endpoints
 
 
 @dataclass
@@ -80,25 +80,4 @@ def hello():
     return {"message": "Hello Cerebrium!"}
 
 
-@app.get("/sleep")
-async def sleep(s: float = 1.0):
-    await asyncio.sleep(s)
-    return {"slept": s}
-
-
-@app.get("/slow")
-async def slow(seconds: float = 1.0):
-    await asyncio.sleep(seconds)
-    return {"slept_seconds": seconds, "pid": os.getpid()}
-
-
-@app.get("/stream")
-async def stream(seconds: float = 2.0):
-    async def events():
-        n = int(seconds)
-        for i in range(1, n + 1):
-            await asyncio.sleep(1)
-            yield 'event: tick\ndata: {"n":%d}\n\n' % i
-        yield 'event: done\ndata: {"events":%d}\n\n' % n
-
-    return StreamingResponse(events(), media_type="text/event-stream")
+add_load_endpoints(app)
