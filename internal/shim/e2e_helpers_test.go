@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -172,6 +173,29 @@ func (e *ebbRun) appPid() int {
 func (e *ebbRun) url(path string) string { return "http://" + e.addr + path }
 
 // waitReady polls the shim's readiness path until it answers 200.
+// waitListening waits until ebb accepts connections on its listener,
+// whatever it answers.
+func (e *ebbRun) waitListening(within time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", e.addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-e.done:
+			e.t.Fatalf("ebb run exited (code %d) before listening", e.code)
+		default:
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("not listening within %v: %v", within, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (e *ebbRun) waitReady(path string, within time.Duration) {
 	e.t.Helper()
 	deadline := time.Now().Add(within)
