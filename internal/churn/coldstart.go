@@ -26,8 +26,10 @@ type ColdStart struct {
 	Overhead time.Duration
 	// Detect is the part of Overhead until the platform marked the
 	// replica ready (seen by polling its status every millisecond);
-	// Handoff the rest, until the first byte.
+	// Handoff the rest, until the first byte. Split is false when the
+	// poll did not see the replica ready before the response came.
 	Detect, Handoff time.Duration
+	Split           bool
 }
 
 // waitZero waits until the app runs no replica at all.
@@ -100,6 +102,7 @@ func coldStart(ctx context.Context, c *http.Client, app *platform.App, base stri
 	if !ready.IsZero() {
 		cs.Detect = ready.Sub(listen)
 		cs.Handoff = first.Sub(ready)
+		cs.Split = true
 	}
 	return cs, nil
 }

@@ -46,8 +46,10 @@ func (m *Measurement) figures() (scaleOut, toDesired, toStarted, appStart, toRea
 		toReady.Values = append(toReady.Values, s.ToReady)
 		coldOverhead.Values = append(coldOverhead.Values, c.Overhead)
 		coldTotal.Values = append(coldTotal.Values, c.Total)
-		detect.Values = append(detect.Values, c.Detect)
-		handoff.Values = append(handoff.Values, c.Handoff)
+		if c.Split {
+			detect.Values = append(detect.Values, c.Detect)
+			handoff.Values = append(handoff.Values, c.Handoff)
+		}
 	}
 	add(m.Churn.ScaleOut, m.Churn.ColdStart)
 	for _, c := range m.Cycles {
@@ -86,8 +88,8 @@ func (m *Measurement) Section(svgName string) string {
 	fmt.Fprintf(&b, "- the app's own start (replica created → its listener bound): %s / %s\n", ms(appStart.Median()), ms(appStart.Max()))
 	fmt.Fprintf(&b, "- burst → first new replica ready (raw, app start included): %s / %s\n", ms(toReady.Median()), ms(toReady.Max()))
 	fmt.Fprintf(&b, "- cold request sent → first response byte (app start included): %s / %s\n", ms(coldTotal.Median()), ms(coldTotal.Max()))
-	fmt.Fprintf(&b, "- cold-start overhead, part 1: app listening → platform marks the replica ready (readiness probe): %s / %s\n", ms(detect.Median()), ms(detect.Max()))
-	fmt.Fprintf(&b, "- cold-start overhead, part 2: replica ready → first response byte (queued request handed over, proxied, answered): %s / %s\n\n", ms(handoff.Median()), ms(handoff.Max()))
+	fmt.Fprintf(&b, "- cold-start overhead, part 1: app listening → platform marks the replica ready (readiness probe): %s / %s (%d runs)\n", ms(detect.Median()), ms(detect.Max()), len(detect.Values))
+	fmt.Fprintf(&b, "- cold-start overhead, part 2: replica ready → first response byte (queued request handed over, proxied, answered): %s / %s (%d runs)\n\n", ms(handoff.Median()), ms(handoff.Max()), len(handoff.Values))
 
 	over := 0
 	for _, v := range coldOverhead.Values {
@@ -100,7 +102,8 @@ func (m *Measurement) Section(svgName string) string {
 		"the shared machine was busy (load average above its %d cores), which delays spawning and scheduling processes. "+
 		"Most of the cold-start overhead is the readiness probe noticing that the app listens (part 1): `probe.WaitReady` with "+
 		"`probe.DefaultBackoff` probes 5 ms after the start, then at intervals growing 1.5× (7.5, 11, 17, 25, 38 ms, …), and the "+
-		"hello app binds its listener %s (median) after its replica is created, when the gap between probes is already 11–38 ms. "+
+		"hello app binds its listener %s (median) after its replica is created; 20–70 ms after the start the gap between probes is "+
+		"11–38 ms, and the probe notices the app half a gap later on average. "+
 		"Handing the queued request to the new replica and answering it (part 2) takes %s (median). ",
 		ms(scaleOut.Median()), ms(scaleOut.Max()), mc.Cores, ms(appStart.Median()), ms(handoff.Median()))
 	if over > 0 {
