@@ -98,8 +98,8 @@ func (m *Measurement) Section(svgName string) string {
 		}
 	}
 	fmt.Fprintf(&b, "**Reading.** The platform's part of a scale-out (median %s, max %s) is far under the 1 s target; "+
-		"most of the time to a ready replica is the app's own start. The largest values of every figure come from moments when "+
-		"the shared machine was busy (load average above its %d cores), which delays spawning and scheduling processes. "+
+		"most of the time to a ready replica is the app's own start. The maxima depend on the shared machine's load: when it is "+
+		"busy (load average above its %d cores), spawning and scheduling processes take longer and the maxima grow. "+
 		"Most of the cold-start overhead is the readiness probe noticing that the app listens (part 1): `probe.WaitReady` with "+
 		"`probe.DefaultBackoff` probes 5 ms after the start, then at intervals growing 1.5× (7.5, 11, 17, 25, 38 ms, …), and the "+
 		"hello app binds its listener %s (median) after its replica is created; 20–70 ms after the start the gap between probes is "+
