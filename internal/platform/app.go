@@ -349,10 +349,12 @@ func (a *App) shutdown() {
 	for _, r := range all {
 		r.stop("shutdown")
 	}
+	// No replica will take a new request: answer what waits now, not at
+	// the end of the drain.
+	a.closeQueue()
 	for _, r := range all {
 		<-r.done
 	}
-	a.closeQueue()
 	a.wg.Wait()
 }
 

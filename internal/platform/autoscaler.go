@@ -92,9 +92,8 @@ func (s *scalable) SetDesired(n int, d autoscale.Decision) {
 	a.mu.Lock()
 	prev := a.scaling
 	st := &ScalingStatus{Metric: a.current.cfg.Scaling.ScalingMetric, Target: d.Target, Value: d.Value,
-		Desired: d.Desired, Reason: d.Reason}
+		Unit: autoscale.PolicyFrom(&a.current.cfg).Unit(), Desired: d.Desired, Reason: d.Reason}
 	a.mu.Unlock()
-	st.Unit = autoscale.PolicyFrom(&a.current.cfg).Unit()
 	switch {
 	case prev == nil || prev.Desired != d.Desired:
 		st.Changed = a.p.now()

@@ -3,6 +3,7 @@ package platform_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -305,6 +306,13 @@ func sigtermTime(t *testing.T, r *running, app, id string) time.Time {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(body), "\n") {
+		if _, after, ok := strings.Cut(line, "SIGTERM received at "); ok {
+			var secs float64
+			if _, err := fmt.Sscanf(after, "%f", &secs); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			return time.Unix(0, int64(secs*1e9))
+		}
 		if strings.Contains(line, "SIGTERM received") {
 			hms, err := time.ParseInLocation("15:04:05.000", strings.Fields(line)[0], time.Local)
 			if err != nil {

@@ -23,6 +23,9 @@ func (a *App) Migrate(ctx context.Context, id string) (string, error) {
 	case a.stopping:
 		a.mu.Unlock()
 		return "", fmt.Errorf("migrate %s: %w", a.name, errAppStopping)
+	case a.deploying:
+		a.mu.Unlock()
+		return "", fmt.Errorf("migrate %s: a rollout is in progress; migrate once it is done", a.name)
 	}
 	old.migrating = true
 	repl := a.startReplicaLocked(v)

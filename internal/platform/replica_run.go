@@ -62,6 +62,7 @@ func (r *Replica) run(ctx context.Context) {
 			return
 		case errors.Is(why, errExited):
 			r.closeGate()
+			r.setState(Starting)
 			_ = inc.inst.Kill()
 			a.p.forget(inc.addr)
 			if a.p.now().Sub(startedAt) >= a.p.backoff.Reset {

@@ -93,6 +93,14 @@ func (a *App) waitAllReady(ctx context.Context, reps []*Replica, timeout time.Du
 		case <-r.firstReady:
 		case <-r.failed:
 			return r.failErr
+		case <-r.done:
+			// Stopped (by a scale-down, a rollout or shutdown) before its
+			// first ready, unless it became ready just before.
+			select {
+			case <-r.firstReady:
+			default:
+				return fmt.Errorf("%s was stopped before it became ready", r.ID)
+			}
 		case <-t.C:
 			return fmt.Errorf("%s not ready after deployment_initialization_timeout %s", r.ID, timeout)
 		case <-ctx.Done():
@@ -107,11 +115,11 @@ func (a *App) rollback(v *Revision, why error) {
 	a.mu.Lock()
 	reps := append([]*Replica(nil), v.replicas...)
 	a.lastEvent = fmt.Sprintf("revision %d rolled back: %v", v.N, why)
-	a.mu.Unlock()
-	a.logf("revision %d: rolled back: %v", v.N, why)
 	for _, r := range reps {
 		r.stop(fmt.Sprintf("rollback of revision %d", v.N))
 	}
+	a.mu.Unlock()
+	a.logf("revision %d: rolled back: %v", v.N, why)
 	for _, r := range reps {
 		<-r.done
 	}
@@ -176,10 +184,12 @@ func (a *App) drainOld(keep *Revision, reason string) {
 			reps = append(reps, o.replicas...)
 		}
 	}
-	a.mu.Unlock()
+	// Stop them before unlocking: Migrate checks isLeaving under a.mu, so
+	// it cannot start a replacement in a revision that is going away.
 	for _, r := range reps {
 		r.stop(reason)
 	}
+	a.mu.Unlock()
 	for _, r := range reps {
 		<-r.done
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebb-run/ebb/graceful"
 	"github.com/ebb-run/ebb/internal/proxy"
 )
 
@@ -133,7 +134,9 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rt *router) refuse(w http.ResponseWriter, r *http.Request, a *App, err error) {
 	switch {
 	case errors.Is(err, ErrQueueFull), errors.Is(err, errAppStopping):
+		// Not processed: a client or an outer balancer may retry it.
 		w.Header().Set("Retry-After", "1")
+		w.Header().Set(graceful.DrainHeader, "1")
 		http.Error(w, "ebb: "+a.name+": "+err.Error(), http.StatusServiceUnavailable)
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.

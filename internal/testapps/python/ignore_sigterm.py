@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 def on_sigterm(signum, frame):
-    print("SIGTERM received, ignoring it", flush=True)
+    # The wall-clock time lets tests measure from the signal itself, not
+    # from when its log line was read.
+    print(f"SIGTERM received at {time.time():.6f}, ignoring it", flush=True)
 
 
 signal.signal(signal.SIGTERM, on_sigterm)
