@@ -101,9 +101,9 @@ func (m *Measurement) Section(svgName string) string {
 		"most of the time to a ready replica is the app's own start. The maxima depend on the shared machine's load: when it is "+
 		"busy (load average above its %d cores), spawning and scheduling processes take longer and the maxima grow. "+
 		"Most of the cold-start overhead is the readiness probe noticing that the app listens (part 1): `probe.WaitReady` with "+
-		"`probe.DefaultBackoff` probes 5 ms after the start, then at intervals growing 1.5× (7.5, 11, 17, 25, 38 ms, …), and the "+
-		"hello app binds its listener %s (median) after its replica is created; 20–70 ms after the start the gap between probes is "+
-		"11–38 ms, and the probe notices the app half a gap later on average. "+
+		"`probe.DefaultBackoff` probes every 5 ms for the first 2 s, then at intervals growing 1.5× up to 250 ms; the "+
+		"hello app binds its listener %s (median) after its replica is created, so the probe notices it within 5 ms "+
+		"(2.5 ms later on average) plus the time the probe's own connection and request take. "+
 		"Handing the queued request to the new replica and answering it (part 2) takes %s (median). ",
 		ms(scaleOut.Median()), ms(scaleOut.Max()), mc.Cores, ms(appStart.Median()), ms(handoff.Median()))
 	if over > 0 {

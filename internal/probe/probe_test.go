@@ -182,3 +182,26 @@ func TestMonitorReportsTransitions(t *testing.T) {
 		t.Fatalf("events = %v, want %v", events, want)
 	}
 }
+
+func TestBackoffSchedule(t *testing.T) {
+	b := Backoff{}.orDefault()
+	if b != DefaultBackoff {
+		t.Fatalf("zero Backoff = %+v, want DefaultBackoff", b)
+	}
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		b             Backoff
+		wait, elapsed time.Duration
+		want          time.Duration
+	}{
+		{DefaultBackoff, 5 * ms, 0, 5 * ms},
+		{DefaultBackoff, 5 * ms, 1999 * ms, 5 * ms}, // steady for the first 2 s
+		{DefaultBackoff, 5 * ms, 2 * time.Second, 7500 * time.Microsecond},
+		{DefaultBackoff, 200 * ms, 5 * time.Second, 250 * ms},                                // capped
+		{Backoff{Initial: 5 * ms, Max: 100 * ms, Factor: 2}.orDefault(), 5 * ms, 0, 10 * ms}, // no steady phase
+	} {
+		if got := tc.b.next(tc.wait, tc.elapsed); got != tc.want {
+			t.Errorf("%+v.next(%s, %s) = %s, want %s", tc.b, tc.wait, tc.elapsed, got, tc.want)
+		}
+	}
+}

@@ -6,21 +6,28 @@ import (
 	"time"
 )
 
-// Backoff is the polling schedule of WaitReady: the first wait is Initial,
-// each next one Factor times longer, never more than Max. The zero value
-// means DefaultBackoff.
+// Backoff is the polling schedule of WaitReady: it waits Initial between
+// checks for the first Steady of the wait (zero: none), then each wait is
+// Factor times longer than the one before, never more than Max. The zero
+// value means DefaultBackoff.
 type Backoff struct {
 	Initial time.Duration
+	Steady  time.Duration
 	Max     time.Duration
 	Factor  float64
 }
 
-// DefaultBackoff starts at 5 ms, so a cold start is noticed within a few
-// milliseconds of the app listening, and settles at 250 ms so that a slow
-// start is not hammered.
-var DefaultBackoff = Backoff{Initial: 5 * time.Millisecond, Max: 250 * time.Millisecond, Factor: 1.5}
+// DefaultBackoff checks every 5 ms for the first 2 s, the time in which most
+// apps start listening, so that a cold start is noticed within 5 ms of the
+// app listening; then it backs off to 250 ms so that a slow start is not
+// hammered. A failed check of a port nobody listens on costs one refused
+// loopback connect.
+var DefaultBackoff = Backoff{Initial: 5 * time.Millisecond, Steady: 2 * time.Second, Max: 250 * time.Millisecond, Factor: 1.5}
 
 func (b Backoff) orDefault() Backoff {
+	if b == (Backoff{}) {
+		return DefaultBackoff
+	}
 	if b.Initial <= 0 {
 		b.Initial = DefaultBackoff.Initial
 	}
@@ -31,6 +38,15 @@ func (b Backoff) orDefault() Backoff {
 		b.Factor = DefaultBackoff.Factor
 	}
 	return b
+}
+
+// next is the wait after one of length wait, elapsed into the wait for
+// readiness.
+func (b Backoff) next(wait, elapsed time.Duration) time.Duration {
+	if elapsed < b.Steady {
+		return wait
+	}
+	return min(time.Duration(float64(wait)*b.Factor), b.Max)
 }
 
 // Checker is what WaitReady and Monitor poll; *Prober implements it.
@@ -47,6 +63,7 @@ var _ Checker = (*Prober)(nil)
 func WaitReady(ctx context.Context, c Checker, b Backoff, stop <-chan struct{}) error {
 	b = b.orDefault()
 	wait := b.Initial
+	start := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
@@ -63,6 +80,6 @@ func WaitReady(ctx context.Context, c Checker, b Backoff, stop <-chan struct{}) 
 			return fmt.Errorf("probe: waiting for readiness: %w (last check: %v)", ErrStopped, err)
 		case <-timer.C:
 		}
-		wait = min(time.Duration(float64(wait)*b.Factor), b.Max)
+		wait = b.next(wait, time.Since(start))
 	}
 }
