@@ -12,8 +12,10 @@ import (
 // servers are the shim's HTTP servers: the main one in front of the app
 // and, when configured, the admin one serving /metrics.
 type servers struct {
-	main *http.Server
-	all  []*http.Server
+	main  *http.Server
+	all   []*http.Server
+	quiet []*quietConns // the connections of all[i] without a request
+	log   *slog.Logger
 	// failed receives the error of a server that stopped serving on its
 	// own (its listener failed); buffered so a server never blocks on it.
 	failed chan error
@@ -33,6 +35,7 @@ func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
 		},
 		failed: make(chan error, 2),
 		ended:  make(chan struct{}),
+		log:    s.log,
 	}
 	srvs.all = append(srvs.all, srvs.main)
 	lns := []net.Listener{ln}
@@ -40,6 +43,9 @@ func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
 		srvs.all = append(srvs.all, newAdminServer(s.m, s.log))
 		lns = append(lns, adminLn)
 		s.log.Info("serving metrics", "addr", "http://"+adminLn.Addr().String()+"/metrics")
+	}
+	for _, hs := range srvs.all {
+		srvs.quiet = append(srvs.quiet, trackQuiet(hs))
 	}
 	done := make(chan struct{}, len(srvs.all))
 	for i, hs := range srvs.all {
@@ -59,12 +65,20 @@ func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
 	return srvs
 }
 
-// shutdown closes the listeners and idle connections, gives requests being
-// answered up to d, then closes every connection, and returns once every
-// server has stopped.
+// shutdown runs once the drain is over: it closes the connections without
+// a request (new or idle) and the listeners, gives requests still being
+// answered (drain answers, readiness probes) up to d, then closes every
+// connection, and returns once every server has stopped.
 func (srvs *servers) shutdown(d time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
+	closed := 0
+	for _, q := range srvs.quiet {
+		closed += q.close()
+	}
+	if closed > 0 {
+		srvs.log.Info("closed connections without a request", "count", closed)
+	}
 	for _, hs := range srvs.all {
 		if err := hs.Shutdown(ctx); err != nil {
 			_ = hs.Close()
