@@ -1,11 +1,9 @@
 package platform_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ebb-run/ebb/config"
+	"github.com/ebb-run/ebb/internal/churn"
 	"github.com/ebb-run/ebb/internal/platform"
 	"github.com/ebb-run/ebb/internal/supervisor"
 	"github.com/ebb-run/ebb/internal/testapps"
@@ -315,51 +314,9 @@ func (l *load) stopAndCheck(t *testing.T) {
 	}
 }
 
-func doHello(c *http.Client, base string) error {
-	resp, err := c.Post(base+"/hello", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		return fmt.Errorf("POST /hello: %w", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), "Hello Cerebrium!") {
-		return fmt.Errorf("POST /hello: %d %q %v", resp.StatusCode, body, err)
-	}
-	return nil
-}
-
-func doSlow(c *http.Client, base string, secs float64) error {
-	resp, err := c.Get(fmt.Sprintf("%s/slow?seconds=%g", base, secs))
-	if err != nil {
-		return fmt.Errorf("GET /slow: %w", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		return fmt.Errorf("GET /slow: %d %q %v", resp.StatusCode, body, err)
-	}
-	return nil
-}
-
-func doStream(c *http.Client, base string, secs float64) error {
-	resp, err := c.Get(fmt.Sprintf("%s/stream?seconds=%g", base, secs))
-	if err != nil {
-		return fmt.Errorf("GET /stream: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		body, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("GET /stream: %d %q", resp.StatusCode, body)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	done := false
-	for sc.Scan() {
-		if sc.Text() == "event: done" {
-			done = true
-		}
-	}
-	if !done {
-		return fmt.Errorf("GET /stream: stream ended without its done event (%v)", sc.Err())
-	}
-	return nil
-}
+// The kinds of request of the load, shared with the churn measurement.
+var (
+	doHello  = churn.Hello
+	doSlow   = churn.Slow
+	doStream = churn.Stream
+)
