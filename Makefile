@@ -1,10 +1,14 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: build test fuzz bench lint churn
+.PHONY: build build-shim test fuzz bench lint churn
 
 build:
 	$(GO) build -o bin/ebb ./cmd/ebb
+
+# The shim build for container images: only `ebb run` and `ebb version`.
+build-shim:
+	CGO_ENABLED=0 $(GO) build -trimpath -tags shim -o bin/ebb ./cmd/ebb
 
 # The whole test suite. Installs missing Debian packages first (as root).
 test:

@@ -58,6 +58,9 @@ type target struct {
 	extra bool
 	// rss is the shim's peak resident memory seen under load.
 	rss memory
+	// shimBuild marks `ebb run` built with -tags shim, whose memory is
+	// checked against the target too.
+	shimBuild bool
 }
 
 // cpuPerRequest is the CPU time the proxy's process group spent per
@@ -146,6 +149,15 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	targets = append(targets, ebbT)
+	if ebbT.name == "ebb run" {
+		// The shim build (-tags shim) that container images ship.
+		lean, err := startEbbRun(ctx, o, tmp, start, "ebb-shim", []string{"-tags", "shim"})
+		if err != nil {
+			return err
+		}
+		lean.name, lean.extra, lean.shimBuild = "ebb run, shim build", true, true
+		targets = append(targets, lean)
+	}
 	if o.Shim == "both" {
 		fo := o
 		fo.Shim = "forward"
@@ -275,6 +287,32 @@ func Run(ctx context.Context, o Options) error {
 		logf("\nwrote %s", o.DocsPath)
 	}
 	return nil
+}
+
+// startEbbRun builds ./cmd/ebb with extra build flags as name, starts
+// `ebb run` in front of the backend and waits until it answers.
+func startEbbRun(ctx context.Context, o Options, tmp string, start func(string, []string, []string) (*process, error),
+	name string, flags []string) (*target, error) {
+	listen, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(tmp, name)
+	build := exec.CommandContext(ctx, "go", append(append([]string{"build"}, flags...), "-o", bin, "./cmd/ebb")...)
+	build.Dir = o.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("bench: build %s: %w\n%s", name, err, out)
+	}
+	argv := append([]string{bin, "run", "--listen", listen, "--admin", "127.0.0.1:0", "--"}, o.Self...)
+	p, err := start(name, append(argv, "backend"), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, p, "http://"+listen+"/", 15*time.Second); err != nil {
+		p.stop(5 * time.Second)
+		return nil, err
+	}
+	return &target{name: name, url: "http://" + listen + "/", proc: p}, nil
 }
 
 // startShim starts what is measured as ebb and waits until it answers.

@@ -135,6 +135,12 @@ func (r report) markdown() string {
 				float64(e.target.rss.Anon)/1e6, float64(e.target.rss.File)/1e6)
 		}
 		b.WriteString("\n")
+		for _, l := range r.find(func(t *target) bool { return t.shimBuild }) {
+			peak := max(l.target.rss.RSS, l.target.rss.HWM)
+			fmt.Fprintf(&b, "- resident memory of the shim build (`go build -tags shim`, what container images run) under load: "+
+				"%.1f MB peak — target ≤ %.0f MB: %s; its throughput %s × nginx\n",
+				float64(peak)/1e6, targetRSS/1e6, verdict(float64(peak) <= targetRSS), ratio(l.throughput.RPS/bestNginx.throughput.RPS))
+		}
 		fmt.Fprintf(&b, "- %s vs direct: %s × the throughput\n", e.target.name, ratio(e.throughput.RPS/d.throughput.RPS))
 		if e.cpu > 0 {
 			for _, n := range nginxs {

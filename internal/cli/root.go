@@ -62,21 +62,21 @@ stop routing, SIGTERM, wait response_grace_period, then SIGKILL.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddGroup(
-		&cobra.Group{ID: "app", Title: "App commands:"},
-		&cobra.Group{ID: "platform", Title: "Platform commands (talk to a running 'ebb up'):"},
-	)
-	for _, c := range []*cobra.Command{
-		newValidateCmd(), newInitCmd(), newRunCmd(), newCheckCmd(), newExportCmd(), newUpCmd(),
+	for _, g := range []struct {
+		group *cobra.Group
+		cmds  []*cobra.Command
+	}{
+		{&cobra.Group{ID: "app", Title: "App commands:"}, appCommands()},
+		{&cobra.Group{ID: "platform", Title: "Platform commands (talk to a running 'ebb up'):"}, platformCommands()},
 	} {
-		c.GroupID = "app"
-		root.AddCommand(c)
-	}
-	for _, c := range []*cobra.Command{
-		newStatusCmd(), newScaleCmd(), newDeployCmd(), newMigrateCmd(), newLogsCmd(),
-	} {
-		c.GroupID = "platform"
-		root.AddCommand(c)
+		if len(g.cmds) == 0 {
+			continue
+		}
+		root.AddGroup(g.group)
+		for _, c := range g.cmds {
+			c.GroupID = g.group.ID
+			root.AddCommand(c)
+		}
 	}
 	root.AddCommand(newVersionCmd())
 	return root

@@ -1,7 +1,8 @@
+//go:build !shim
+
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,13 +11,6 @@ import (
 
 	"github.com/ebb-run/ebb/config"
 )
-
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(args, &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestValidateReportsEveryMistake(t *testing.T) {
 	dir := t.TempDir()
