@@ -95,11 +95,20 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		actx, acancel := context.WithCancelCause(ctx)
+		dcancel := context.CancelFunc(func() {})
+		if g := rep.rev.cfg.Scaling.GracePeriod(); g < time.Duration(a.grace.Load()) {
+			// An older revision with a shorter grace period (during a
+			// rollout): end the request by its own deadline, so that it
+			// is answered 504 before the termination sequence's SIGKILL,
+			// never after it.
+			actx, dcancel = context.WithTimeout(actx, g)
+		}
 		stop := context.AfterFunc(inc.ctx, func() { acancel(errKilled) })
 		req := out.WithContext(actx)
 		rep.dispatched()
 		err = rt.proxy.Forward(rec, req, inc.addr)
 		stop()
+		dcancel()
 		acancel(nil)
 		rep.release()
 		// A retryable failure leaves the body replayable on req.
