@@ -8,7 +8,7 @@ build:
 
 # The shim build for container images: only `ebb run` and `ebb version`.
 build-shim:
-	CGO_ENABLED=0 $(GO) build -trimpath -tags shim -o bin/ebb ./cmd/ebb
+	CGO_ENABLED=0 $(GO) build -trimpath -tags shim -o bin/ebb-shim ./cmd/ebb
 
 # The whole test suite. Installs missing Debian packages first (as root).
 test:
