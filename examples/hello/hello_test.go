@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,16 +11,15 @@ import (
 	"net/http/httptrace"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/ebb-run/ebb/graceful"
+	"github.com/ebb-run/ebb/internal/testapps"
 	"go.uber.org/goleak"
 )
 
@@ -34,11 +32,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "hello")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	binary, err = testapps.Build(dir, "examples/hello")
 	code := 1
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 	} else if code = m.Run(); code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
@@ -57,26 +54,8 @@ type app struct {
 	exited chan struct{} // closed when the process has exited
 	exitAt time.Time     // valid once exited is closed
 	err    error         // Wait's result, valid once exited is closed
-	logs   *syncBuffer
+	logs   *testapps.Output
 	client *http.Client
-}
-
-// syncBuffer is a bytes.Buffer safe for the child's output copier and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freePort(t *testing.T) int {
@@ -98,7 +77,7 @@ func startApp(t *testing.T, env ...string) *app {
 		t:      t,
 		url:    "http://127.0.0.1:" + strconv.Itoa(port),
 		exited: make(chan struct{}),
-		logs:   &syncBuffer{},
+		logs:   &testapps.Output{},
 		// No keep-alive: each request on a new connection, as a new client's.
 		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second},
 	}

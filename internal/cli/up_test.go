@@ -8,17 +8,16 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ebb-run/ebb/internal/platform"
 	"github.com/ebb-run/ebb/internal/supervisor"
+	"github.com/ebb-run/ebb/internal/testapps"
 )
 
 // TestUpEndToEnd runs `ebb up` in this process on the hello example, uses
@@ -26,11 +25,9 @@ import (
 // while requests are in flight: they must finish, and every replica
 // process must be gone when `ebb up` returns.
 func TestUpEndToEnd(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "hello")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = "../../examples/hello"
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building examples/hello: %v\n%s", err, out)
+	bin, err := testapps.Build(t.TempDir(), "examples/hello")
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	toml := fmt.Sprintf(`[cerebrium.deployment]
@@ -53,7 +50,7 @@ readycheck_endpoint = "/ready"
 	}
 	t.Setenv(platform.APIKeyEnv, "test-key")
 
-	out := &lockedBuffer{}
+	out := &testapps.Output{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run([]string{"up", dir, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--quiet"}, out, out)
@@ -188,21 +185,4 @@ func post(t *testing.T, url, key string) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

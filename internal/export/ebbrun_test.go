@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ebb-run/ebb/internal/testapps"
 	appsv1 "k8s.io/api/apps/v1"
 )
 
@@ -22,10 +22,9 @@ func TestExportedCommandRunsUnderEbbRun(t *testing.T) {
 	if _, err := os.Stat(python); err != nil {
 		t.Skipf("SKIP: %s is not installed (.ci/deps installs it)", python)
 	}
-	bin := filepath.Join(t.TempDir(), "ebb")
-	build := exec.Command("go", "build", "-o", bin, "github.com/ebb-run/ebb/cmd/ebb")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build ebb: %v\n%s", err, out)
+	bin, err := testapps.Build(t.TempDir(), "cmd/ebb")
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	port := freePort(t)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,12 +30,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	helloBin = filepath.Join(dir, "hello")
-	build := exec.Command("go", "build", "-o", helloBin, ".")
-	build.Dir = "../../examples/hello"
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building examples/hello:", err)
+	if helloBin, err = testapps.Build(dir, "examples/hello"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -89,7 +84,7 @@ type running struct {
 	p      *platform.Platform
 	cancel context.CancelFunc
 	done   chan error
-	out    *syncBuffer
+	out    *testapps.Output
 	pids   sync.Map // every replica pid seen
 }
 
@@ -117,7 +112,7 @@ func launch(t *testing.T, env []string, cfgs ...*config.Config) *running {
 // launchWith is launch with options changed by mod (when not nil).
 func launchWith(t *testing.T, mod func(*platform.Options), env []string, cfgs ...*config.Config) *running {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testapps.Output{}
 	opts := platform.Options{
 		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
 		Driver: &platform.LocalDriver{Env: append(os.Environ(), env...)},
@@ -216,23 +211,6 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // load is a load generator: workers send a mix of short and long requests

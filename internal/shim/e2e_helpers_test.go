@@ -2,7 +2,6 @@ package shim_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,11 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,11 +36,9 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		ebbBin = filepath.Join(dir, "ebb")
-		build := exec.Command("go", "build", "-o", ebbBin, "./cmd/ebb")
-		build.Dir = filepath.Join(testapps.Dir(), "..", "..")
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build ebb: %v\n%s", err, out)
+		var err error
+		if ebbBin, err = testapps.Build(dir, "cmd/ebb"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		if appServerBin, err = testapps.BuildAppServer(dir); err != nil {
@@ -62,31 +57,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a child's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // ebbRun is one `ebb run` child process.
 type ebbRun struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	addr   string // the shim's listener
 	admin  string
-	out    *lockedBuffer // stdout and stderr
+	out    *testapps.Output // stdout and stderr
 	done   chan struct{}
 	exitAt time.Time
 	code   int
@@ -128,7 +105,7 @@ func startEbbCmd(t *testing.T, dir string, wrapper []string, args ...string) *eb
 		t:     t,
 		addr:  "127.0.0.1:" + strconv.Itoa(port),
 		admin: "127.0.0.1:" + strconv.Itoa(adminPort),
-		out:   &lockedBuffer{},
+		out:   &testapps.Output{},
 		done:  make(chan struct{}),
 	}
 	full := append([]string{"run", "--listen", e.addr, "--admin", e.admin}, args...)

@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"bytes"
 	"os"
 	"strings"
 	"sync"
@@ -9,28 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-run/ebb/internal/testapps"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer safe for the copier goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // start starts o and makes sure its whole group is killed when the test
 // ends.
@@ -61,7 +43,7 @@ func waitDone(t *testing.T, p *Process, within time.Duration) {
 }
 
 func TestExitCodeAndOutput(t *testing.T) {
-	var out syncBuffer
+	var out testapps.Output
 	p := start(t, Options{
 		Argv:   []string{"sh", "-c", `echo "port=$PORT"; printf 'no newline'; echo oops >&2; exit 3`},
 		Env:    []string{"PORT=4321"},
@@ -138,7 +120,7 @@ func TestKillIgnoresTrap(t *testing.T) {
 // TestBackgroundChildHoldsOutput checks that Done does not wait for a
 // grandchild that keeps the output pipe open beyond WaitDelay.
 func TestBackgroundChildHoldsOutput(t *testing.T) {
-	var out syncBuffer
+	var out testapps.Output
 	p := start(t, Options{
 		Argv:      []string{"sh", "-c", "sleep 30 & echo started"},
 		Stdout:    &out,
@@ -156,7 +138,7 @@ func TestBackgroundChildHoldsOutput(t *testing.T) {
 }
 
 func TestForwardSignals(t *testing.T) {
-	var out syncBuffer
+	var out testapps.Output
 	p := start(t, Options{
 		Argv:   []string{"sh", "-c", `trap 'echo got-usr1; exit 0' USR1; echo ready; while :; do sleep 0.02; done`},
 		Stdout: &out,

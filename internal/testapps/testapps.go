@@ -1,8 +1,6 @@
 package testapps
 
 import (
-	"fmt"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 )
@@ -20,14 +18,3 @@ func PythonDir() string { return filepath.Join(Dir(), "python") }
 // DebianPython is the interpreter that has Debian's python3-fastapi and
 // python3-uvicorn; the python3 first on PATH may be another one.
 const DebianPython = "/usr/bin/python3"
-
-// BuildAppServer compiles appserver into dir and returns the binary's path.
-func BuildAppServer(dir string) (string, error) {
-	bin := filepath.Join(dir, "appserver")
-	cmd := exec.Command("go", "build", "-o", bin, "./appserver")
-	cmd.Dir = Dir()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("testapps: build appserver: %w\n%s", err, out)
-	}
-	return bin, nil
-}
