@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ebb-run/ebb/config"
 	"github.com/ebb-run/ebb/internal/procstat"
 )
 
@@ -27,19 +28,18 @@ type Scalable interface {
 }
 
 // Loop samples one app, decides, and applies the decision. Create it with
-// NewLoop, run it with Run, and wake it with Poke when requests start
-// queueing. Its methods are safe for concurrent use.
+// NewLoop and run it with Run. Its methods are safe for concurrent use.
 type Loop struct {
 	app    Scalable
+	policy func() Policy
 	every  time.Duration
 	now    func() time.Time
 	log    *slog.Logger
-	pokeCh chan struct{}
 
 	mu     sync.Mutex
-	policy Policy
-	state  State
 	last   Decision
+	lastP  Policy
+	state  State
 	window Window
 	cpu    map[int]cpuMark // per process group: the last CPU reading
 }
@@ -60,8 +60,9 @@ type LoopOptions struct {
 	Logger *slog.Logger
 }
 
-// NewLoop returns a loop for app under policy p.
-func NewLoop(app Scalable, p Policy, o LoopOptions) *Loop {
+// NewLoop returns a loop for app. policy is read at every step, so that a
+// new revision or `ebb scale` takes effect at once.
+func NewLoop(app Scalable, policy func() Policy, o LoopOptions) *Loop {
 	if o.Every <= 0 {
 		o.Every = 250 * time.Millisecond
 	}
@@ -71,64 +72,47 @@ func NewLoop(app Scalable, p Policy, o LoopOptions) *Loop {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Loop{app: app, every: o.Every, now: o.Now, log: o.Logger, policy: p,
-		pokeCh: make(chan struct{}, 1), cpu: map[int]cpuMark{}}
-}
-
-// SetPolicy replaces the policy, for a new revision or `ebb scale`.
-func (l *Loop) SetPolicy(p Policy) {
-	l.mu.Lock()
-	l.policy = p
-	l.mu.Unlock()
-	l.Poke()
-}
-
-// Poke asks for an evaluation now: the router calls it when a request
-// starts to wait, so that scale-out does not wait for the next tick.
-// It never blocks.
-func (l *Loop) Poke() {
-	select {
-	case l.pokeCh <- struct{}{}:
-	default:
-	}
+	return &Loop{app: app, policy: policy, every: o.Every, now: o.Now, log: o.Logger, cpu: map[int]cpuMark{}}
 }
 
 // Last returns the policy and the last decision, for status output.
 func (l *Loop) Last() (Policy, Decision) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.policy, l.last
+	return l.lastP, l.last
 }
 
-// Run evaluates every period and on every Poke until ctx ends.
-func (l *Loop) Run(ctx context.Context) error {
+// Run evaluates every period, and at once whenever wake receives (the
+// platform's signal that requests started to queue, so that scale-out
+// does not wait for the next tick), until ctx ends.
+func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	t := time.NewTicker(l.every)
 	defer t.Stop()
-	l.Step()
 	for {
+		l.Step()
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
-		case <-l.pokeCh:
+		case <-wake:
 		}
-		l.Step()
 	}
 }
 
 // Step takes one sample, decides and applies the decision.
 func (l *Loop) Step() Decision {
 	obs := l.app.Observe()
+	p := l.policy()
 	now := l.now()
 	l.mu.Lock()
 	s := Sample{At: now, InFlight: obs.InFlight, Queued: obs.Queued, Requests: obs.Requests}
-	if l.policy.Metric == "cpu_utilization" || l.policy.Metric == "memory_utilization" {
+	if p.Metric == config.MetricCPU || p.Metric == config.MetricMemory {
 		s.CPUCores, s.MemoryGB = l.usageLocked(now, obs.Groups)
 	}
-	l.window.Add(s, l.policy.Window)
+	l.window.Add(s, p.Window)
 	prev := l.state.Desired
-	d, st := Decide(now, l.state, l.window.Samples(), l.policy)
-	l.state, l.last = st, d
+	d, st := Decide(now, l.state, l.window.Samples(), p)
+	l.state, l.last, l.lastP = st, d, p
 	l.mu.Unlock()
 	if d.Changed {
 		l.log.Info("scaling", "from", prev, "to", d.Desired, "reason", d.Reason)

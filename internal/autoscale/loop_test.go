@@ -34,13 +34,14 @@ func (a *recordingApp) SetDesired(n int, _ Decision) {
 	}
 }
 
-func TestLoopPokeScalesAtOnce(t *testing.T) {
+func TestLoopWakeScalesAtOnce(t *testing.T) {
 	app := &recordingApp{set: make(chan int, 16)}
 	p := Policy{Metric: config.MetricConcurrency, Concurrency: 1, Target: 100, Max: 5, Window: 30 * time.Second, Cooldown: time.Minute}
-	l := NewLoop(app, p, LoopOptions{Every: time.Hour}) // ticks never come: only pokes evaluate
+	l := NewLoop(app, func() Policy { return p }, LoopOptions{Every: time.Hour}) // ticks never come: only wakes evaluate
+	wake := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
+	done := make(chan struct{})
+	go func() { l.Run(ctx, wake); close(done) }()
 	defer func() { cancel(); <-done }()
 
 	if n := <-app.set; n != 0 {
@@ -49,14 +50,14 @@ func TestLoopPokeScalesAtOnce(t *testing.T) {
 	app.mu.Lock()
 	app.obs = Observation{InFlight: 1, Queued: 3}
 	app.mu.Unlock()
-	l.Poke()
+	wake <- struct{}{}
 	select {
 	case n := <-app.set:
 		if n != 4 {
-			t.Fatalf("after poke with 3 waiting: desired %d, want 4", n)
+			t.Fatalf("after a wake with 3 waiting: desired %d, want 4", n)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("poke did not cause an evaluation")
+		t.Fatal("a wake did not cause an evaluation")
 	}
 	if _, d := l.Last(); d.Desired != 4 {
 		t.Fatalf("Last() = %+v", d)
@@ -76,7 +77,7 @@ func TestLoopCPUFromRealProcess(t *testing.T) {
 	// A busy loop against 0.05 cores per replica (1 core at 5%): even on
 	// a loaded machine it gets well over 0.05 cores, so more than one replica.
 	p := Policy{Metric: config.MetricCPU, Target: 5, CPUCores: 1, Min: 1, Max: 40, Window: 2 * time.Second}
-	l := NewLoop(app, p, LoopOptions{})
+	l := NewLoop(app, func() Policy { return p }, LoopOptions{})
 	var d Decision
 	for i := 0; i < 12; i++ {
 		d = l.Step()

@@ -42,20 +42,8 @@ const autoscaleEvery = 250 * time.Millisecond
 // the evaluation window. Replicas it removes leave through the termination
 // sequence, like every other stop.
 func Autoscale(ctx context.Context, a *App) {
-	sc := &scalable{a: a}
-	loop := autoscale.NewLoop(sc, a.autoscalePolicy(), autoscale.LoopOptions{Now: a.p.now})
-	t := time.NewTicker(autoscaleEvery)
-	defer t.Stop()
-	for {
-		loop.SetPolicy(a.autoscalePolicy()) // a deploy or `ebb scale` may have changed it
-		loop.Step()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-a.QueuedSignal():
-		}
-	}
+	loop := autoscale.NewLoop(&scalable{a: a}, a.autoscalePolicy, autoscale.LoopOptions{Every: autoscaleEvery, Now: a.p.now})
+	loop.Run(ctx, a.QueuedSignal())
 }
 
 // autoscalePolicy is the current revision's scaling policy within the
