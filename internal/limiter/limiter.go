@@ -39,10 +39,13 @@ type Limiter struct {
 	waiters list.List // of *waiter, oldest first; guarded by mu
 }
 
-// waiter is one request parked in the queue. ready receives exactly one
-// value when a releasing holder hands its slot over.
+// waiter is one request parked in the queue. A waiter blocked in Acquire
+// has ready, which receives exactly one value when a releasing holder hands
+// its slot over; a waiter queued by Enqueue has granted, called instead.
 type waiter struct {
-	ready chan struct{}
+	ready   chan struct{}
+	granted func()
+	handed  bool // the slot was handed over; guarded by mu
 }
 
 const holderMask = 1<<32 - 1
@@ -206,11 +209,70 @@ func (l *Limiter) Release() {
 	if front := l.waiters.Front(); front != nil {
 		l.waiters.Remove(front)
 		l.state.Add(^uint64(1<<32 - 1)) // queued--, the slot changes hands
-		front.Value.(*waiter).ready <- struct{}{}
+		w := front.Value.(*waiter)
+		w.handed = true
+		if w.granted == nil {
+			w.ready <- struct{}{}
+			l.mu.Unlock()
+			return
+		}
 		l.mu.Unlock()
+		w.granted()
 		return
 	}
 	// The waiters we saw gave up before we got the lock.
 	l.state.Add(^uint64(0)) // holders--
 	l.mu.Unlock()
+}
+
+// Ticket is a place in the queue taken by Enqueue.
+type Ticket struct {
+	elem *list.Element
+	w    *waiter
+}
+
+// Enqueue is Acquire for callers that must not block, such as an event
+// loop. It takes a free slot at once when it can (acquired is true and the
+// ticket nil); otherwise it queues the caller, first in first out with the
+// blocking waiters, and granted is called once the slot is handed over, on
+// the goroutine of the Release that hands it, with no lock held. granted
+// must not block. The caller then holds the slot. It fails with
+// ErrQueueFull when the queue is full.
+func (l *Limiter) Enqueue(granted func()) (t *Ticket, acquired bool, err error) {
+	if l.TryAcquire() {
+		return nil, true, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		s := l.state.Load()
+		if queued(s) == 0 && holders(s) < l.capacity {
+			if l.state.CompareAndSwap(s, s+1) {
+				return nil, true, nil
+			}
+			continue
+		}
+		if queued(s) >= l.queueSize {
+			return nil, false, ErrQueueFull
+		}
+		if l.state.CompareAndSwap(s, s+1<<32) {
+			break
+		}
+	}
+	w := &waiter{granted: granted}
+	return &Ticket{elem: l.waiters.PushBack(w), w: w}, false, nil
+}
+
+// Cancel withdraws a ticket from the queue. It reports whether the slot had
+// already been handed over (granted was or is being called): the caller
+// then holds the slot and must Release it.
+func (l *Limiter) Cancel(t *Ticket) (handed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.w.handed {
+		return true
+	}
+	l.waiters.Remove(t.elem)
+	l.state.Add(^uint64(1<<32 - 1)) // queued--
+	return false
 }
