@@ -23,16 +23,25 @@ func newIDPrefix() [16]byte {
 
 const hexDigits = "0123456789abcdef"
 
-// newRequestID returns a fresh id: 16 hex digits of process-random prefix,
-// a dash, and 16 hex digits of a counter.
+// newRequestID returns a fresh id (see AppendRequestID).
 func newRequestID() string {
-	var b [33]byte
-	copy(b[:16], idPrefix[:])
-	b[16] = '-'
+	var b [RequestIDLen]byte
+	return string(AppendRequestID(b[:0]))
+}
+
+// RequestIDLen is the length of the ids AppendRequestID appends.
+const RequestIDLen = 33
+
+// AppendRequestID appends a fresh request id to b: 16 hex digits of
+// process-random prefix, a dash, and 16 hex digits of a counter.
+func AppendRequestID(b []byte) []byte {
+	b = append(b, idPrefix[:]...)
+	b = append(b, '-')
 	n := idCounter.Add(1)
-	for i := 32; i > 16; i-- {
-		b[i] = hexDigits[n&0xf]
+	var d [16]byte
+	for i := 15; i >= 0; i-- {
+		d[i] = hexDigits[n&0xf]
 		n >>= 4
 	}
-	return string(b[:])
+	return append(b, d[:]...)
 }

@@ -153,6 +153,7 @@ func (s *shim) advance(st state) {
 		}
 		if s.st.CompareAndSwap(cur, int32(st)) {
 			s.log.Info("state", "from", state(cur).String(), "to", st.String())
+			s.fast.kick()
 			return
 		}
 	}

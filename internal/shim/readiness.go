@@ -56,6 +56,7 @@ func (s *shim) awaitAppReady(ctx context.Context, startedAt time.Time) {
 		s.log.Info("app ready", "after", took.Round(time.Millisecond), "check", checkName(s.o.ReadyPath))
 	}
 	close(s.readyc)
+	s.fast.kick()
 }
 
 func checkName(path string) string {

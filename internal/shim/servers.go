@@ -13,6 +13,7 @@ import (
 // and, when configured, the admin one serving /metrics.
 type servers struct {
 	main  *http.Server
+	fast  *fastPath // the event loops in front of main, if any
 	all   []*http.Server
 	quiet []*quietConns // the connections of all[i] without a request
 	log   *slog.Logger
@@ -38,6 +39,8 @@ func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
 		log:    s.log,
 	}
 	srvs.all = append(srvs.all, srvs.main)
+	srvs.fast, ln = s.startFastPath(ln)
+	s.fast = srvs.fast
 	lns := []net.Listener{ln}
 	if adminLn != nil {
 		srvs.all = append(srvs.all, newAdminServer(s.m, s.log))
@@ -68,11 +71,12 @@ func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
 // shutdown runs once the drain is over: it closes the connections without
 // a request (new or idle) and the listeners, gives requests still being
 // answered (drain answers, readiness probes) up to d, then closes every
-// connection, and returns once every server has stopped.
+// connection, and returns once every server has stopped. The event loops
+// go first, each phase bounded by d.
 func (srvs *servers) shutdown(d time.Duration) {
+	closed := srvs.fast.shutdown(d)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	closed := 0
 	for _, q := range srvs.quiet {
 		closed += q.close()
 	}

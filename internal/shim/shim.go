@@ -53,6 +53,10 @@ type Options struct {
 	// AppPort is the internal port for the app; 0 picks a free one.
 	AppPort int
 
+	// NoFastPath serves every connection with net/http instead of the
+	// event loops (package evloop), for comparison and as a way out.
+	NoFastPath bool
+
 	// ReadyPath is readycheck_endpoint: the shim answers it itself, and the
 	// app is ready once it answers 200 there. "" means a TCP check on the
 	// app's port, and no readiness path on the shim.
@@ -116,6 +120,7 @@ type shim struct {
 	px      *proxy.Proxy
 	m       *metrics
 	appAddr string
+	fast    *fastPath // set by serve, before anything calls advance
 
 	readyPath  string // never matches a request when the option is ""
 	healthPath string
@@ -246,9 +251,18 @@ func Run(ctx context.Context, o Options) error {
 	// Every request context derives from base, so that the end of the
 	// grace period (cause DeadlineExceeded: 504) or the app's exit can end
 	// the requests still running.
-	base, endRequests := context.WithCancelCause(context.Background())
-	defer endRequests(nil)
+	base, endBase := context.WithCancelCause(context.Background())
+	defer endBase(nil)
 	srvs := s.serve(ln, adminLn, base)
+	endRequests := func(cause error) {
+		endBase(cause)
+		s.fast.end(cause)
+	}
+	if o.InitTimeout > 0 {
+		// Requests the loops hold for readiness are answered 503 then.
+		t := time.AfterFunc(o.InitTimeout, s.fast.kick)
+		defer t.Stop()
+	}
 	defer srvs.shutdown(time.Second)
 
 	readyCtx, stopReadiness := context.WithCancel(context.Background())

@@ -1,0 +1,381 @@
+//go:build linux
+
+package evloop
+
+import (
+	"net/http"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ebb-run/ebb/internal/proxy"
+
+	"time"
+)
+
+// upBufSize is the read buffer of an upstream connection: the largest
+// response head, and the most of a body read at once.
+const upBufSize = 16 << 10
+
+// upstream is one connection to the app.
+type upstream struct {
+	fd       int
+	in       []byte // read from the upstream, not yet relayed (from off)
+	off      int
+	out      []byte // the request being sent (kept whole for a resend)
+	sent     int
+	lastUsed time.Time
+	c        *client // nil while pooled
+
+	readable, writable, hup bool
+	connecting, reused      bool
+}
+
+var (
+	badGateway = NewReply(http.StatusBadGateway, true, "the app's answer was cut short or malformed\n")
+)
+
+// getUpstream takes the most recently used pooled connection that is still
+// open, or dials a new one.
+func (l *loop) getUpstream() (*upstream, error) {
+	for len(l.idle) > 0 {
+		u := l.idle[len(l.idle)-1]
+		l.idle = l.idle[:len(l.idle)-1]
+		if l.now.Sub(u.lastUsed) > staleAfter && !alive(u.fd) {
+			l.closeUp(u)
+			continue
+		}
+		u.reused = true
+		return u, nil
+	}
+	return l.dial()
+}
+
+// alive reports whether a pooled connection is still open and silent.
+func alive(fd int) bool {
+	var b [1]byte
+	_, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	return err == unix.EAGAIN
+}
+
+func (l *loop) dial() (*upstream, error) {
+	family := unix.AF_INET
+	if _, ok := l.s.up.(*unix.SockaddrInet6); ok {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	connecting := false
+	switch err := unix.Connect(fd, l.s.up); err {
+	case nil:
+	case unix.EINPROGRESS:
+		connecting = true
+	default:
+		_ = unix.Close(fd)
+		return nil, err
+	}
+	u := &upstream{fd: fd, in: make([]byte, 0, upBufSize), connecting: connecting, writable: !connecting}
+	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: connEvents, Fd: int32(fd)}); err != nil {
+		_ = unix.Close(fd)
+		return nil, err
+	}
+	l.ups = put(l.ups, fd, u)
+	return u, nil
+}
+
+// closeUp closes an upstream connection.
+func (l *loop) closeUp(u *upstream) {
+	l.ups[u.fd] = nil
+	_ = unix.Close(u.fd)
+	if u.c != nil {
+		u.c.up = nil
+		u.c = nil
+	}
+}
+
+// dropIdle closes a pooled connection on an event: unless it was a stale
+// edge for data already read, the upstream closed it or broke the protocol.
+func (l *loop) dropIdle(u *upstream) {
+	if !u.hup && alive(u.fd) {
+		u.readable = false
+		return
+	}
+	for i, v := range l.idle {
+		if v == u {
+			l.idle = append(l.idle[:i], l.idle[i+1:]...)
+			break
+		}
+	}
+	l.closeUp(u)
+}
+
+// closeUpstream closes c's upstream connection, if any (its response is
+// not finished, so it is not reused).
+func (l *loop) closeUpstream(c *client) {
+	if c.up != nil {
+		l.closeUp(c.up)
+	}
+}
+
+// forward sends c's request to the upstream.
+func (l *loop) forward(c *client) {
+	u, err := l.getUpstream()
+	if err != nil {
+		l.refused(c)
+		return
+	}
+	if c.req.hasReqID {
+		c.id = append(c.id[:0], c.req.reqID.of(c.in)...)
+	} else {
+		c.id = proxy.AppendRequestID(c.id[:0])
+	}
+	u.out = appendUpstream(u.out[:0], c.in, &c.req, c.ip, c.id)
+	u.sent = 0
+	l.attach(c, u)
+}
+
+func (l *loop) attach(c *client, u *upstream) {
+	u.c, c.up = c, u
+	u.in, u.off = u.in[:0], 0
+	c.ph = phUpstream
+	c.resp = response{}
+}
+
+// refused answers a request the upstream did not take.
+func (l *loop) refused(c *client) {
+	l.closeUpstream(c)
+	l.release(c)
+	l.reply(c, l.s.o.Policy.Refused())
+}
+
+// resend sends c's request again on a new connection, after the pooled one
+// it went to turned out closed before it answered anything.
+func (l *loop) resend(c *client) {
+	old := c.up
+	c.retried = true
+	u, err := l.dial()
+	if err != nil {
+		l.refused(c)
+		return
+	}
+	u.out, old.out = old.out, u.out
+	l.closeUp(old)
+	u.sent = 0
+	l.attach(c, u)
+}
+
+// exchange moves c's request to the upstream and the response back.
+func (l *loop) exchange(c *client) bool {
+	if c.hup {
+		l.abort(c) // the client went away: the request is cancelled
+		return false
+	}
+	u := c.up
+	if u != nil && u.connecting {
+		if !u.writable {
+			return false
+		}
+		if e, err := unix.GetsockoptInt(u.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || e != 0 {
+			l.refused(c)
+			return true
+		}
+		u.connecting = false
+	}
+	for u != nil && u.sent < len(u.out) {
+		if !u.writable {
+			return false
+		}
+		n, err := unix.Write(u.fd, u.out[u.sent:])
+		switch {
+		case n > 0:
+			u.sent += n
+		case err == unix.EAGAIN:
+			u.writable = false
+			return false
+		case err == unix.EINTR:
+		default:
+			// Closed under us: nothing of it was processed when nothing
+			// was sent, or when the connection was a pooled one that the
+			// upstream had closed.
+			switch {
+			case u.reused && !c.retried && (u.sent == 0 || c.req.idempotent):
+				l.resend(c)
+			case u.sent == 0 || !u.reused:
+				l.refused(c)
+			default:
+				l.fail(c)
+			}
+			return true
+		}
+	}
+	for {
+		if len(c.out) > 0 && !l.flush(c) {
+			return false
+		}
+		if c.resp.done {
+			l.finish(c)
+			return c.ph == phHead
+		}
+		if u == nil || !u.readable {
+			return false
+		}
+		n, err := unix.Read(u.fd, u.in[len(u.in):cap(u.in)])
+		switch {
+		case n > 0:
+			if n < cap(u.in)-len(u.in) {
+				u.readable = false
+			}
+			u.in = u.in[:len(u.in)+n]
+			c.resp.read += n
+			if !l.relay(c) {
+				return true
+			}
+		case err == unix.EAGAIN:
+			u.readable = false
+			return false
+		case err == unix.EINTR:
+		default:
+			return l.upstreamEnded(c)
+		}
+	}
+}
+
+// upstreamEnded handles the upstream closing the connection (or failing).
+func (l *loop) upstreamEnded(c *client) bool {
+	u := c.up
+	switch {
+	case c.resp.headDone && c.resp.fr == frClose:
+		c.resp.done = true
+		l.upstreamDone(c)
+	case c.resp.headDone:
+		l.abort(c) // cut short: the client sees the connection close
+		return false
+	case c.resp.read == 0 && u.reused && !c.retried && c.req.idempotent:
+		l.resend(c)
+	case c.resp.read == 0 && u.reused && !c.retried:
+		// A pooled connection closed as the request went out: the app
+		// timed it out or is going away. The request is not idempotent,
+		// so it is not sent again.
+		l.fail(c)
+	default:
+		l.fail(c)
+	}
+	return true
+}
+
+// fail answers 502 when nothing of the response was sent yet, else cuts
+// the connection.
+func (l *loop) fail(c *client) {
+	if c.code != 0 {
+		l.abort(c)
+		return
+	}
+	l.closeUpstream(c)
+	l.release(c)
+	c.out = c.out[:0]
+	l.reply(c, badGateway)
+}
+
+// relay moves what the upstream sent to c.out. It returns false when it
+// answered or aborted instead.
+func (l *loop) relay(c *client) bool {
+	u := c.up
+	r := &c.resp
+	for !r.headDone {
+		var h responseHead
+		mark := len(c.out)
+		out, n, err := parseResponse(c.out, u.in[u.off:], &h)
+		switch {
+		case err != nil:
+			c.out = c.out[:mark]
+			l.fail(c)
+			return false
+		case n == 0:
+			c.out = out
+			if len(u.in) == cap(u.in) {
+				l.fail(c) // a head larger than the buffer
+				return false
+			}
+			return true
+		case h.code < 200 && h.code != 101:
+			c.out = c.out[:mark] // 1xx informational: dropped
+			u.off += n
+			continue
+		case h.code == 101:
+			c.out = c.out[:mark] // no upgrade was asked for
+			l.fail(c)
+			return false
+		case h.drain && h.code == http.StatusServiceUnavailable:
+			c.out = c.out[:mark]
+			l.refused(c)
+			return false
+		}
+		fr, keep := framingOf(&h, c.req.isHead)
+		c.out = out
+		if !h.hasReqID {
+			c.out = append(c.out, "X-Request-Id: "...)
+			c.out = append(c.out, c.id...)
+			c.out = append(c.out, "\r\n"...)
+		}
+		if c.lastHead || fr == frClose || !l.accepting || !l.s.o.Policy.KeepAlive() {
+			c.lastHead = true
+			c.out = append(c.out, "Connection: close\r\n"...)
+		}
+		c.out = append(c.out, "\r\n"...)
+		c.code = h.code
+		r.headDone, r.fr, r.keepAlive, r.left = true, fr, keep, h.length
+		u.off += n
+	}
+	b := u.in[u.off:]
+	switch r.fr {
+	case frNone:
+		r.done = true
+		r.keepAlive = r.keepAlive && len(b) == 0
+	case frLength:
+		k := min(int64(len(b)), r.left)
+		c.out = append(c.out, b[:k]...)
+		r.left -= k
+		if r.left == 0 {
+			r.done = true
+			r.keepAlive = r.keepAlive && int(k) == len(b)
+		}
+	case frChunked:
+		k, err := r.chunks.scan(b)
+		if err != nil {
+			l.abort(c)
+			return false
+		}
+		c.out = append(c.out, b[:k]...)
+		if r.chunks.done() {
+			r.done = true
+			r.keepAlive = r.keepAlive && k == len(b)
+		}
+	case frClose:
+		c.out = append(c.out, b...)
+	}
+	u.in, u.off = u.in[:0], 0
+	if r.done {
+		l.upstreamDone(c)
+	}
+	return true
+}
+
+// upstreamDone runs once the whole response has been read: the slot goes
+// back (the app is done with the request) and the connection to the pool.
+func (l *loop) upstreamDone(c *client) {
+	l.release(c)
+	u := c.up
+	if u == nil {
+		return
+	}
+	if !c.resp.keepAlive || len(l.idle) >= maxIdleUpstream || !l.accepting {
+		l.closeUp(u)
+		return
+	}
+	u.c, c.up = nil, nil
+	u.lastUsed = l.now
+	u.in, u.off = u.in[:0], 0
+	l.idle = append(l.idle, u)
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package shim
+
+import (
+	"net"
+	"time"
+)
+
+// fastPath is the event-loop server, which only Linux has; elsewhere the
+// net/http server takes every connection.
+type fastPath struct{}
+
+func (s *shim) startFastPath(ln net.Listener) (*fastPath, net.Listener) { return nil, ln }
+func (f *fastPath) kick()                                               {}
+func (f *fastPath) end(error)                                           {}
+func (f *fastPath) shutdown(time.Duration) int                          { return 0 }
