@@ -107,7 +107,7 @@ func (l *loop) readRequest(c *client) bool {
 		n, err := unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
 		switch {
 		case n > 0:
-			if n < cap(c.in)-len(c.in) {
+			if n < cap(c.in)-len(c.in) && !c.hup {
 				c.readable = false // drained: the next arrival is a new edge
 			}
 			c.in = c.in[:len(c.in)+n]

@@ -145,6 +145,7 @@ func (l *loop) run() {
 				u.readable = u.readable || ev.Events&(unix.EPOLLIN|hupEvents) != 0
 				u.writable = u.writable || ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
 				u.hup = u.hup || ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0
+				u.eof = u.eof || ev.Events&hupEvents != 0
 				if u.c != nil {
 					l.step(u.c)
 				} else if u.readable || u.hup {
@@ -288,7 +289,7 @@ func (l *loop) closeEverything() {
 		}
 	}
 	for len(l.idle) > 0 {
-		l.dropIdle(l.idle[len(l.idle)-1])
+		l.closeIdle(l.idle[len(l.idle)-1])
 	}
 	if l.accepting {
 		_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, l.s.lfd, nil)
@@ -313,7 +314,7 @@ func (l *loop) sweep() {
 	}
 	for i := 0; i < len(l.idle); {
 		if u := l.idle[i]; l.now.Sub(u.lastUsed) > upIdleTimeout {
-			l.dropIdle(u)
+			l.closeIdle(u)
 			continue
 		}
 		i++

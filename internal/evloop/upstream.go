@@ -27,6 +27,7 @@ type upstream struct {
 	c        *client // nil while pooled
 
 	readable, writable, hup bool
+	eof                     bool // the upstream closed its side: read to the end
 	connecting, reused      bool
 }
 
@@ -102,6 +103,11 @@ func (l *loop) dropIdle(u *upstream) {
 		u.readable = false
 		return
 	}
+	l.closeIdle(u)
+}
+
+// closeIdle takes u out of the pool and closes it.
+func (l *loop) closeIdle(u *upstream) {
 	for i, v := range l.idle {
 		if v == u {
 			l.idle = append(l.idle[:i], l.idle[i+1:]...)
@@ -224,7 +230,7 @@ func (l *loop) exchange(c *client) bool {
 		n, err := unix.Read(u.fd, u.in[len(u.in):cap(u.in)])
 		switch {
 		case n > 0:
-			if n < cap(u.in)-len(u.in) {
+			if n < cap(u.in)-len(u.in) && !u.eof {
 				u.readable = false
 			}
 			u.in = u.in[:len(u.in)+n]
