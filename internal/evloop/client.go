@@ -25,6 +25,7 @@ const (
 // client is one client connection and the request it is in.
 type client struct {
 	fd  int
+	gen int32 // tells its events from those of an earlier holder of fd
 	ip  string
 	id  []byte // the request id sent upstream
 	in  []byte // read from the client and not yet consumed
@@ -109,6 +110,9 @@ func (l *loop) readRequest(c *client) bool {
 		case n > 0:
 			if n < cap(c.in)-len(c.in) && !c.hup {
 				c.readable = false // drained: the next arrival is a new edge
+			}
+			if len(c.in) == 0 {
+				c.since = l.now // the header timeout runs from the first byte
 			}
 			c.in = c.in[:len(c.in)+n]
 		case err == unix.EAGAIN:
@@ -205,7 +209,11 @@ func (l *loop) unqueue(c *client) {
 func (l *loop) reply(c *client, r *Reply) {
 	c.ph, c.reply = phReply, r
 	c.code = r.Code
-	c.out = append(c.out, r.Bytes...)
+	b := r.Bytes
+	if c.req.isHead && r.headLen > 0 {
+		b = b[:r.headLen]
+	}
+	c.out = append(c.out, b...)
 	if r.Close {
 		c.lastHead = true
 	}

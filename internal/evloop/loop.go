@@ -21,7 +21,8 @@ const (
 	maxIdleUpstream = 256
 	// staleAfter: an upstream connection idle for longer is checked with a
 	// non-blocking recv(MSG_PEEK) before reuse. One used more recently is
-	// trusted: a close by the upstream reaches the loop as an event.
+	// trusted for idempotent requests: a close by the upstream reaches the
+	// loop as an event, and a request that loses the race is resent.
 	staleAfter    = time.Second
 	upIdleTimeout = 60 * time.Second
 	sweepEvery    = time.Second
@@ -50,7 +51,8 @@ type loop struct {
 	closedQuiet int
 	done        bool
 
-	scratch []byte // assembles an upstream request head
+	gen         int32
+	acceptAgain time.Time // accepting paused (out of file descriptors) until then
 
 	mu       sync.Mutex
 	inbox    []func()
@@ -68,16 +70,21 @@ func newLoop(s *Server) (*loop, error) {
 		_ = unix.Close(ep)
 		return nil, err
 	}
-	for _, r := range []struct {
-		fd int
-		ev uint32
-	}{{l.wr[0], unix.EPOLLIN}, {s.lfd, unix.EPOLLIN | unix.EPOLLEXCLUSIVE}} {
-		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, r.fd, &unix.EpollEvent{Events: r.ev, Fd: int32(r.fd)}); err != nil {
-			l.close()
-			return nil, err
-		}
+	err = unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, l.wr[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(l.wr[0])})
+	if err == nil {
+		err = l.addListener()
+	}
+	if err != nil {
+		l.close()
+		return nil, err
 	}
 	return l, nil
+}
+
+// addListener watches the listening socket; EPOLLEXCLUSIVE wakes one loop
+// per new connection rather than all of them.
+func (l *loop) addListener() error {
+	return unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, l.s.lfd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(l.s.lfd)})
 }
 
 func (l *loop) close() {
@@ -107,6 +114,15 @@ func (l *loop) run() {
 		if l.nconn > 0 || len(l.idle) > 0 {
 			timeout = int(sweepEvery / time.Millisecond)
 		}
+		if !l.acceptAgain.IsZero() {
+			timeout = 100
+			if !l.now.Before(l.acceptAgain) {
+				l.acceptAgain = time.Time{}
+				if l.accepting {
+					l.addListener()
+				}
+			}
+		}
 		l.sleeping.Store(true)
 		l.mu.Lock()
 		pending := len(l.inbox) > 0
@@ -118,8 +134,8 @@ func (l *loop) run() {
 		l.sleeping.Store(false)
 		l.now = time.Now()
 		if err != nil && err != unix.EINTR {
-			l.s.o.Logger.Error("evloop: epoll_wait", "err", err)
-			return
+			l.s.o.Logger.Error("evloop: epoll_wait; closing this loop's connections", "err", err)
+			break
 		}
 		for i := range n {
 			ev := &l.evs[i]
@@ -134,13 +150,13 @@ func (l *loop) run() {
 						break
 					}
 				}
-			case fd < len(l.clients) && l.clients[fd] != nil:
+			case fd < len(l.clients) && l.clients[fd] != nil && l.clients[fd].gen == ev.Pad:
 				c := l.clients[fd]
 				c.readable = c.readable || ev.Events&(unix.EPOLLIN|hupEvents) != 0
 				c.writable = c.writable || ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
 				c.hup = c.hup || ev.Events&hupEvents != 0
 				l.step(c)
-			case fd < len(l.ups) && l.ups[fd] != nil:
+			case fd < len(l.ups) && l.ups[fd] != nil && l.ups[fd].gen == ev.Pad:
 				u := l.ups[fd]
 				u.readable = u.readable || ev.Events&(unix.EPOLLIN|hupEvents) != 0
 				u.writable = u.writable || ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
@@ -181,21 +197,33 @@ func (l *loop) runInbox() {
 func (l *loop) accept() {
 	for l.accepting {
 		fd, sa, err := unix.Accept4(l.s.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != nil {
-			if err != unix.EAGAIN && err != unix.EINTR && err != unix.ECONNABORTED {
-				l.s.o.Logger.Warn("evloop: accept", "err", err)
-			}
+		switch err {
+		case nil:
+		case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
+			return
+		default: // out of file descriptors or memory: pause instead of spinning
+			l.s.o.Logger.Warn("evloop: accept; pausing for 100ms", "err", err)
+			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, l.s.lfd, nil)
+			l.acceptAgain = l.now.Add(100 * time.Millisecond)
 			return
 		}
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &client{fd: fd, ip: peerIP(sa), in: make([]byte, 0, 4096), writable: true, since: l.now}
-		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: connEvents, Fd: int32(fd)}); err != nil {
+		c := &client{fd: fd, gen: l.nextGen(), ip: peerIP(sa), in: make([]byte, 0, 4096), writable: true, since: l.now}
+		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: connEvents, Fd: int32(fd), Pad: c.gen}); err != nil {
 			_ = unix.Close(fd)
 			continue
 		}
 		l.clients = put(l.clients, fd, c)
 		l.nconn++
 	}
+}
+
+// nextGen numbers a registration, so that an event queued for a closed
+// connection is not taken for one of a new connection given the same fd in
+// the same batch.
+func (l *loop) nextGen() int32 {
+	l.gen++
+	return l.gen
 }
 
 // put stores v at index i of s, growing it as needed.
@@ -300,6 +328,14 @@ func (l *loop) closeEverything() {
 // sweep closes connections past their timeouts.
 func (l *loop) sweep() {
 	o := &l.s.o
+	held := l.held[:0]
+	for _, c := range l.held {
+		if c.ph == phHeld {
+			held = append(held, c)
+		}
+	}
+	clear(l.held[len(held):])
+	l.held = held
 	for _, c := range l.clients {
 		if c == nil || c.ph != phHead {
 			continue

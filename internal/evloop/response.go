@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // framing is how the end of a response body is found.
@@ -43,6 +44,7 @@ type responseHead struct {
 	connKeep  bool
 	drain     bool
 	hasReqID  bool
+	connNamed []string // headers the Connection header names (hop-by-hop)
 }
 
 // parseResponse parses the response head at the start of b and appends
@@ -57,6 +59,9 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 	}
 	*h = responseHead{length: -1}
 	eol := bytes.IndexByte(b, '\n')
+	if eol < 1 || b[eol-1] != '\r' {
+		return dst, 0, errMalformed
+	}
 	line := b[:eol-1]
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
 		return dst, 0, errMalformed
@@ -103,6 +108,8 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 						h.connClose = true
 					case eqFold(t, "keep-alive"):
 						h.connKeep = true
+					case len(t) > 0:
+						h.connNamed = append(h.connNamed, string(t))
 					}
 				}
 			} else if eqFold(name, "keep-alive") {
@@ -110,8 +117,8 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 			}
 		case 14:
 			if eqFold(name, "content-length") {
-				n, err := strconv.ParseInt(string(v), 10, 64)
-				if err != nil || n < 0 || (h.length >= 0 && n != h.length) {
+				n, ok := digits(v)
+				if !ok || (h.length >= 0 && n != h.length) {
 					return dst, 0, errMalformed
 				}
 				h.length = n
@@ -122,12 +129,9 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 				if i := bytes.LastIndexByte(t, ','); i >= 0 {
 					t = t[i+1:]
 				}
-				if eqFold(bytes.TrimSpace(t), "chunked") {
-					h.chunked = true
-				} else {
-					h.teOther = true
-					keep = false
-				}
+				// The final coding decides (RFC 9112 §6.3).
+				h.chunked = eqFold(bytes.TrimSpace(t), "chunked")
+				h.teOther = !h.chunked
 			}
 		case 12:
 			if eqFold(name, "x-request-id") {
@@ -153,6 +157,13 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 		}
 		pos = eol + 1
 	}
+	for _, name := range h.connNamed {
+		dst = dropHeader(dst, headersAt, strings.ToLower(name))
+	}
+	if h.teOther {
+		// Not framed by chunked: relayed until the close, without it.
+		dst = dropHeader(dst, headersAt, "transfer-encoding")
+	}
 	if h.chunked || h.teOther {
 		if h.length >= 0 {
 			// RFC 9112 §6.3: Transfer-Encoding overrides Content-Length;
@@ -162,6 +173,21 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 		}
 	}
 	return dst, end + 4, nil
+}
+
+// digits parses a Content-Length value: decimal digits only.
+func digits(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // dropHeader removes the header lines named name from head[from:].

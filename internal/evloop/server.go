@@ -64,9 +64,10 @@ const (
 
 // Reply is a complete answer the loops send themselves.
 type Reply struct {
-	Code  int
-	Close bool   // the connection closes after it
-	Bytes []byte // status line, headers and body
+	Code    int
+	Close   bool   // the connection closes after it
+	Bytes   []byte // status line, headers and body
+	headLen int    // of Bytes, through the empty line; 0: all of it
 }
 
 // NewReply builds a Reply with a text body and the given extra header
@@ -80,8 +81,9 @@ func NewReply(code int, close bool, body string, headers ...string) *Reply {
 	if close {
 		b = append(b, "Connection: close\r\n"...)
 	}
-	b = fmt.Appendf(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	return &Reply{Code: code, Close: close, Bytes: b}
+	b = fmt.Appendf(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n", len(body))
+	head := len(b)
+	return &Reply{Code: code, Close: close, Bytes: append(b, body...), headLen: head}
 }
 
 // Policy is the owner's say over requests. Its methods are called on the

@@ -19,6 +19,7 @@ const upBufSize = 16 << 10
 // upstream is one connection to the app.
 type upstream struct {
 	fd       int
+	gen      int32 // tells its events from those of an earlier holder of fd
 	in       []byte // read from the upstream, not yet relayed (from off)
 	off      int
 	out      []byte // the request being sent (kept whole for a resend)
@@ -36,12 +37,15 @@ var (
 )
 
 // getUpstream takes the most recently used pooled connection that is still
-// open, or dials a new one.
-func (l *loop) getUpstream() (*upstream, error) {
+// open, or dials a new one. A connection is checked (one recv(MSG_PEEK))
+// when it has been idle for a while, or when the request must not be sent
+// twice: an upstream's close may still be on its way as an event, and only
+// an idempotent request can be resent after finding the connection closed.
+func (l *loop) getUpstream(check bool) (*upstream, error) {
 	for len(l.idle) > 0 {
 		u := l.idle[len(l.idle)-1]
 		l.idle = l.idle[:len(l.idle)-1]
-		if l.now.Sub(u.lastUsed) > staleAfter && !alive(u.fd) {
+		if (check || l.now.Sub(u.lastUsed) > staleAfter) && !alive(u.fd) {
 			l.closeUp(u)
 			continue
 		}
@@ -77,8 +81,8 @@ func (l *loop) dial() (*upstream, error) {
 		_ = unix.Close(fd)
 		return nil, err
 	}
-	u := &upstream{fd: fd, in: make([]byte, 0, upBufSize), connecting: connecting, writable: !connecting}
-	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: connEvents, Fd: int32(fd)}); err != nil {
+	u := &upstream{fd: fd, gen: l.nextGen(), in: make([]byte, 0, upBufSize), connecting: connecting, writable: !connecting}
+	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: connEvents, Fd: int32(fd), Pad: u.gen}); err != nil {
 		_ = unix.Close(fd)
 		return nil, err
 	}
@@ -127,7 +131,7 @@ func (l *loop) closeUpstream(c *client) {
 
 // forward sends c's request to the upstream.
 func (l *loop) forward(c *client) {
-	u, err := l.getUpstream()
+	u, err := l.getUpstream(!c.req.idempotent)
 	if err != nil {
 		l.refused(c)
 		return
@@ -376,7 +380,7 @@ func (l *loop) upstreamDone(c *client) {
 	if u == nil {
 		return
 	}
-	if !c.resp.keepAlive || len(l.idle) >= maxIdleUpstream || !l.accepting {
+	if !c.resp.keepAlive || u.eof || u.hup || len(l.idle) >= maxIdleUpstream || !l.accepting {
 		l.closeUp(u)
 		return
 	}

@@ -121,7 +121,9 @@ func (p *loopPolicy) Admit(stage evloop.Stage) (evloop.Verdict, *evloop.Reply) {
 		return evloop.Answer, replyExited
 	case st >= stateDraining:
 		return evloop.Answer, replyDrained
-	case st == stateStarting:
+	case st == stateStarting || !s.isReady():
+		// Not ready yet (SIGTERM may have come first: the lame duck
+		// still waits for the app, as ServeHTTP's awaitReady does).
 		if !s.initDeadline.IsZero() && !time.Now().Before(s.initDeadline) {
 			return evloop.Answer, replyNotYet
 		}
@@ -149,4 +151,14 @@ func (p *loopPolicy) KeepAlive() bool { return p.s.state() < stateDraining }
 func (p *loopPolicy) Done(code int, elapsed time.Duration) {
 	p.s.m.observe(code, elapsed)
 	p.s.leave()
+}
+
+// isReady reports whether the app has passed its readiness check.
+func (s *shim) isReady() bool {
+	select {
+	case <-s.readyc:
+		return true
+	default:
+		return false
+	}
 }
