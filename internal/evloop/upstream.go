@@ -19,7 +19,7 @@ const upBufSize = 16 << 10
 // upstream is one connection to the app.
 type upstream struct {
 	fd       int
-	gen      int32 // tells its events from those of an earlier holder of fd
+	gen      int32  // tells its events from those of an earlier holder of fd
 	in       []byte // read from the upstream, not yet relayed (from off)
 	off      int
 	out      []byte // the request being sent (kept whole for a resend)
