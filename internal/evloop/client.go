@@ -160,6 +160,7 @@ func (l *loop) decided(c *client, v Verdict, r *Reply) {
 		l.reply(c, r)
 	case Wait:
 		c.ph = phHeld
+		l.nheld.Add(1)
 		l.held = append(l.held, c)
 	case Forward:
 		if !c.admitted || c.slot {
@@ -286,6 +287,9 @@ func (l *loop) abort(c *client) {
 	}
 	l.unqueue(c)
 	l.closeUpstream(c)
+	if c.ph == phHeld {
+		l.nheld.Add(-1)
+	}
 	if c.ph != phHead {
 		l.release(c)
 		if c.admitted {

@@ -215,9 +215,14 @@ func TestUpstreamClosesKeptAliveConnections(t *testing.T) {
 	defer c.Close()
 	br := bufio.NewReader(c)
 	for i := range 120 {
-		// Back to back: a silent close may still be on its way when the
-		// next request goes out. GET is resent; POST finds it checked.
+		// GETs go back to back: a silent close may still be on its way
+		// when the next one goes out, and the GET is resent. A POST is
+		// never sent twice, so it is only safe once the close has arrived
+		// (as with an app's idle timeout): it finds the connection checked.
 		method := [2]string{"GET", "POST"}[i%2]
+		if method == "POST" {
+			time.Sleep(2 * time.Millisecond)
+		}
 		resp, body := r.send(c, br, method+" / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
 		if resp.StatusCode != 200 || body != "ok" {
 			t.Fatalf("request %d (%s): %d %q", i, method, resp.StatusCode, body)
@@ -453,10 +458,16 @@ func TestWaitKickEnd(t *testing.T) {
 		t.Fatalf("a held request was answered %d before Kick", code)
 	case <-time.After(50 * time.Millisecond):
 	}
+	if n := r.srv.Held(); n != 1 {
+		t.Errorf("Held = %d while one request waits, want 1", n)
+	}
 	r.pol.set(Forward, nil)
 	r.srv.Kick()
 	if code := <-got; code != 200 {
 		t.Errorf("after Kick: %d, want 200", code)
+	}
+	if n := r.srv.Held(); n != 0 {
+		t.Errorf("Held = %d after Kick, want 0", n)
 	}
 
 	go func() {

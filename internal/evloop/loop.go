@@ -37,12 +37,13 @@ type loop struct {
 	wr  [2]int // a pipe: writing wr[1] wakes the loop
 	evs []unix.EpollEvent
 
-	clients []*client   // by fd
-	ups     []*upstream // by fd
-	idle    []*upstream // pooled upstream connections, most recently used last
-	held    []*client   // requests the policy said to Wait
-	nconn   int         // clients open
-	busy    int         // clients with a request in progress
+	clients []*client    // by fd
+	ups     []*upstream  // by fd
+	idle    []*upstream  // pooled upstream connections, most recently used last
+	held    []*client    // requests the policy said to Wait (some may have left)
+	nheld   atomic.Int64 // requests in phHeld, for Server.Held
+	nconn   int          // clients open
+	busy    int          // clients with a request in progress
 
 	now         time.Time
 	nextSweep   time.Time
@@ -253,6 +254,8 @@ func (l *loop) recheckHeld() {
 		if c.ph != phHeld {
 			continue
 		}
+		l.nheld.Add(-1)
+		c.ph = phHead // decided sets the next phase
 		v, r := l.s.o.Policy.Admit(Recheck)
 		l.decided(c, v, r)
 		l.step(c)
@@ -267,6 +270,9 @@ func (l *loop) endAll(r *Reply) {
 		}
 		switch c.ph {
 		case phHeld, phQueued:
+			if c.ph == phHeld {
+				l.nheld.Add(-1)
+			}
 			l.unqueue(c)
 			l.reply(c, r)
 			l.step(c)

@@ -31,7 +31,7 @@ type request struct {
 	bodyLen    int  // -1: no Content-Length
 	close      bool // Connection: close
 	isHead     bool
-	idempotent bool
+	idempotent bool // safe to send twice: the method, or an Idempotency-Key
 	reqID      span // the X-Request-Id value, if any
 	hasReqID   bool
 	hasProto   bool // X-Forwarded-Proto was sent
@@ -61,6 +61,7 @@ const (
 	hXFHost        // X-Forwarded-Host
 	hReqID         // X-Request-Id
 	hNotOurs       // Transfer-Encoding, Upgrade, Expect: the general path's
+	hIdemKey       // Idempotency-Key: the request may be resent, as a GET may
 )
 
 func classify(name []byte) hkind {
@@ -102,6 +103,9 @@ func classify(name []byte) hkind {
 	case 15:
 		if eqFold(name, "x-forwarded-for") {
 			return hXFF
+		}
+		if eqFold(name, "idempotency-key") {
+			return hIdemKey
 		}
 	case 16:
 		if eqFold(name, "proxy-connection") {
@@ -276,6 +280,8 @@ func parseRequest(b []byte, r *request, maxBody int) int {
 					return notOurs
 				}
 			}
+		case hIdemKey:
+			r.idempotent = true
 		case hXFProto:
 			r.hasProto = true
 		case hXFHost:

@@ -205,6 +205,15 @@ func (s *Server) Kick() {
 	}
 }
 
+// Held is the number of requests held by a Wait verdict.
+func (s *Server) Held() int {
+	n := int64(0)
+	for _, l := range s.loops {
+		n += l.nheld.Load()
+	}
+	return int(n)
+}
+
 // End answers every request still waiting or running with r (504 at the end
 // of a grace period, 502 when the app exited); one whose response has begun
 // has its connection closed. The upstream connections of running requests

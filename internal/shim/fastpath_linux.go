@@ -50,6 +50,14 @@ func (s *shim) startFastPath(ln net.Listener) (*fastPath, net.Listener) {
 	return &fastPath{srv: srv}, handed
 }
 
+// held is the number of requests the loops hold until the app is ready.
+func (f *fastPath) held() int {
+	if f == nil {
+		return 0
+	}
+	return f.srv.Held()
+}
+
 func (f *fastPath) kick() {
 	if f != nil {
 		f.srv.Kick()

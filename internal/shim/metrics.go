@@ -43,7 +43,7 @@ func newMetrics(s *shim) *metrics {
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ebb_run_requests_queued",
 		Help: "Requests waiting for a concurrency slot or for the app to become ready.",
-	}, func() float64 { return float64(s.lim.Queued() + int(s.waitingReady.Load())) })
+	}, func() float64 { return float64(s.lim.Queued() + int(s.waitingReady.Load()) + s.fast.held()) })
 	capacity := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ebb_run_concurrency_limit",
 		Help: "replica_concurrency: the most requests the app is given at once.",
