@@ -38,6 +38,7 @@ func newRunCmd() *cobra.Command {
 		lameDuck    seconds
 		grace       seconds
 		initTimeout seconds
+		eventLoops  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run [flags] -- COMMAND [ARGS...]",
@@ -90,6 +91,7 @@ See docs/run.md.`,
 				Queue:       queue,
 				InitTimeout: cfg.Deployment.InitTimeout(),
 				LameDuck:    time.Duration(lameDuck),
+				NoFastPath:  !eventLoops,
 				Grace:       cfg.Scaling.GracePeriod(),
 				Reap:        supervisor.ShouldReap(),
 
@@ -151,6 +153,7 @@ See docs/run.md.`,
 	f.StringVar(&healthPath, "health-path", "", "health path passed through (runtime.custom.healthcheck_endpoint)")
 	f.Var(&lameDuck, "lame-duck", "after SIGTERM, keep serving for this long while readiness answers 503 (seconds or a duration like 500ms)")
 	f.Var(&grace, "grace", "time from SIGTERM to SIGKILL (scaling.response_grace_period; seconds or a duration)")
+	f.BoolVar(&eventLoops, "event-loops", true, "serve common requests from epoll event loops (Linux); false: net/http for all")
 	f.Var(&initTimeout, "init-timeout", "how long requests wait for the app to become ready (deployment.deployment_initialization_timeout)")
 	return cmd
 }

@@ -39,10 +39,22 @@ func assertDrainAnswer(t *testing.T, r result) {
 	}
 }
 
+// forEachServer runs test against ebb run with its event loops and with
+// net/http alone; mode is the flag that selects it.
+func forEachServer(t *testing.T, test func(t *testing.T, mode string)) {
+	for _, mode := range []string{"--event-loops=true", "--event-loops=false"} {
+		t.Run(strings.TrimPrefix(mode, "--"), func(t *testing.T) { test(t, mode) })
+	}
+}
+
 // TestUvicornWithoutSigtermHandling: uvicorn closes its socket at SIGTERM;
 // behind ebb run nothing is dropped.
 func TestUvicornWithoutSigtermHandling(t *testing.T) {
-	e := startEbb(t, append([]string{"--port", "8000", "--ready-path", "/ready", "--grace", "6",
+	forEachServer(t, testUvicornWithoutSigtermHandling)
+}
+
+func testUvicornWithoutSigtermHandling(t *testing.T, mode string) {
+	e := startEbb(t, append([]string{mode, "--port", "8000", "--ready-path", "/ready", "--grace", "6",
 		"--concurrency", "10", "--"}, uvicornArgs("plain")...)...)
 	e.waitReady("/ready", 20*time.Second)
 	e.waitLog(`rewrote the command for the internal port`, time.Second)
@@ -169,8 +181,12 @@ func TestShellFormGetsSigterm(t *testing.T) {
 // TestConcurrencyLimitHoldsExactly: 200 concurrent clients, the app never
 // sees more than --concurrency at once.
 func TestConcurrencyLimitHoldsExactly(t *testing.T) {
+	forEachServer(t, testConcurrencyLimitHoldsExactly)
+}
+
+func testConcurrencyLimitHoldsExactly(t *testing.T, mode string) {
 	const limit, clients = 4, 200
-	e := startEbb(t, "--concurrency", fmt.Sprint(limit), "--queue", "400", "--", appServerBin)
+	e := startEbb(t, mode, "--concurrency", fmt.Sprint(limit), "--queue", "400", "--", appServerBin)
 	e.waitReady("/", 10*time.Second)
 	c := newClient()
 	var wg sync.WaitGroup
