@@ -235,7 +235,7 @@ func TestUpstreamClosesKeptAliveConnections(t *testing.T) {
 func TestHeadGetsNoReplyBody(t *testing.T) {
 	up := echo(t)
 	r := newRig(t, hostOf(up))
-	r.pol.probe = NewReply(503, false, "starting\n")
+	r.pol.setProbe(NewReply(503, false, "starting\n"))
 	c := r.dial()
 	defer c.Close()
 	br := bufio.NewReader(c)
@@ -488,7 +488,7 @@ func TestWaitKickEnd(t *testing.T) {
 func TestProbesAndQueueFull(t *testing.T) {
 	up := echo(t)
 	r := newRig(t, hostOf(up), func(o *Options) { o.Limiter = limiter.New(1, 0) })
-	r.pol.probe = NewReply(503, false, "starting\n")
+	r.pol.setProbe(NewReply(503, false, "starting\n"))
 	if resp, body := r.roundTrip("GET /ready HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 503 || body != "starting\n" {
 		t.Errorf("/ready: %d %q, want the policy's answer", resp.StatusCode, body)
 	}

@@ -23,7 +23,7 @@ type policy struct {
 	mu      sync.Mutex
 	verdict Verdict
 	reply   *Reply
-	probe   *Reply // nil: probes are forwarded
+	probe   *Reply // nil: probes are forwarded; guarded by mu
 	codes   []int
 	noKeep  atomic.Bool
 	arrived atomic.Int64
@@ -48,10 +48,18 @@ func (p *policy) set(v Verdict, r *Reply) {
 }
 
 func (p *policy) Probe() (Verdict, *Reply) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.probe != nil {
 		return Answer, p.probe
 	}
 	return Forward, nil
+}
+
+func (p *policy) setProbe(r *Reply) {
+	p.mu.Lock()
+	p.probe = r
+	p.mu.Unlock()
 }
 
 var refusedReply = NewReply(503, false, "refused\n", "X-Ebb-Drain: 1")
