@@ -265,7 +265,7 @@ func (l *loop) finish(c *client) {
 	c.reply = nil
 	c.ph, c.since = phHead, l.now
 	l.busy--
-	if c.lastHead || !l.accepting {
+	if c.lastHead || !l.accepting || !l.s.o.Policy.KeepAlive() {
 		l.closeClient(c)
 	}
 	l.checkQuiet()

@@ -56,6 +56,7 @@ type loop struct {
 	acceptAgain time.Time // accepting paused (out of file descriptors) until then
 
 	mu       sync.Mutex
+	closed   bool // guarded by mu
 	inbox    []func()
 	spare    []func()
 	sleeping atomic.Bool
@@ -89,6 +90,9 @@ func (l *loop) addListener() error {
 }
 
 func (l *loop) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
 	for _, fd := range []int{l.ep, l.wr[0], l.wr[1]} {
 		if fd > 0 {
 			_ = unix.Close(fd)
@@ -100,8 +104,11 @@ func (l *loop) close() {
 // post runs f on the loop's thread, soon.
 func (l *loop) post(f func()) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return // after Shutdown: nothing is left to act on
+	}
 	l.inbox = append(l.inbox, f)
-	l.mu.Unlock()
 	if l.sleeping.Load() {
 		_, _ = unix.Write(l.wr[1], []byte{1})
 	}
@@ -202,10 +209,16 @@ func (l *loop) accept() {
 		case nil:
 		case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
 			return
-		default: // out of file descriptors or memory: pause instead of spinning
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			// Out of descriptors or memory: pause instead of spinning.
 			l.s.o.Logger.Warn("evloop: accept; pausing for 100ms", "err", err)
 			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, l.s.lfd, nil)
 			l.acceptAgain = l.now.Add(100 * time.Millisecond)
+			return
+		default:
+			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, l.s.lfd, nil)
+			l.accepting = false
+			l.s.listenFailed(err)
 			return
 		}
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -244,6 +257,21 @@ func peerIP(sa unix.Sockaddr) string {
 		return netip.AddrFrom16(a.Addr).Unmap().String()
 	}
 	return ""
+}
+
+// kicked handles Server.Kick.
+func (l *loop) kicked() {
+	if !l.s.o.Policy.KeepAlive() {
+		// Keep-alive is over: close the connections idle after a request,
+		// as net/http does. New ones wait for their first request (and
+		// its answer) or for Shutdown.
+		for _, c := range l.clients {
+			if c != nil && c.ph == phHead && len(c.in) == 0 && c.seq > 0 {
+				l.closeClient(c)
+			}
+		}
+	}
+	l.recheckHeld()
 }
 
 // recheckHeld asks the policy again about every held request.
@@ -286,7 +314,6 @@ func (l *loop) endAll(r *Reply) {
 			}
 		}
 	}
-	l.held = nil
 }
 
 // quiesce stops accepting and closes the connections without a request in

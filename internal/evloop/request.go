@@ -61,7 +61,7 @@ const (
 	hXFHost        // X-Forwarded-Host
 	hReqID         // X-Request-Id
 	hNotOurs       // Transfer-Encoding, Upgrade, Expect: the general path's
-	hIdemKey       // Idempotency-Key: the request may be resent, as a GET may
+	hIdemKey       // (X-)Idempotency-Key: the request may be resent, as a GET may
 )
 
 func classify(name []byte) hkind {
@@ -120,6 +120,9 @@ func classify(name []byte) hkind {
 		}
 		if eqFold(name, "x-forwarded-proto") {
 			return hXFProto
+		}
+		if eqFold(name, "x-idempotency-key") {
+			return hIdemKey
 		}
 	case 18:
 		if eqFold(name, "proxy-authenticate") {

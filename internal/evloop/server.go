@@ -127,6 +127,13 @@ type Options struct {
 	Limiter               *limiter.Limiter
 	// QueueFull answers a request that finds the limiter's queue full.
 	QueueFull *Reply
+	// ProbeRefused answers a probe the upstream did not take; nil means
+	// Policy.Refused.
+	ProbeRefused *Reply
+	// ListenFailed is told, once, of an accept error that is not about
+	// running out of a resource (those pause accepting for a moment): the
+	// listening socket is broken and the loops stop accepting. nil: logged.
+	ListenFailed func(error)
 	// HandOff receives the connections of requests the loops do not take,
 	// with the bytes already read replayed first. It must not block.
 	HandOff func(net.Conn)
@@ -147,6 +154,17 @@ type Server struct {
 	loops []*loop
 	wg    sync.WaitGroup
 	once  sync.Once
+	lfail sync.Once
+}
+
+// listenFailed reports a broken listening socket once.
+func (s *Server) listenFailed(err error) {
+	s.lfail.Do(func() {
+		s.o.Logger.Error("evloop: accept failed; no longer accepting", "err", err)
+		if s.o.ListenFailed != nil {
+			s.o.ListenFailed(err)
+		}
+	})
 }
 
 // New starts the loops on o.Listener.
@@ -198,10 +216,11 @@ func New(o Options) (*Server, error) {
 }
 
 // Kick makes every loop ask the policy again about the requests it holds
-// (Verdict Wait); the owner calls it when its state changes.
+// (Verdict Wait), and close its idle connections once Policy.KeepAlive
+// says no; the owner calls it when its state changes.
 func (s *Server) Kick() {
 	for _, l := range s.loops {
-		l.post(l.recheckHeld)
+		l.post(l.kicked)
 	}
 }
 

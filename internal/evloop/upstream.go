@@ -157,6 +157,10 @@ func (l *loop) attach(c *client, u *upstream) {
 func (l *loop) refused(c *client) {
 	l.closeUpstream(c)
 	l.release(c)
+	if !c.admitted && l.s.o.ProbeRefused != nil {
+		l.reply(c, l.s.o.ProbeRefused)
+		return
+	}
 	l.reply(c, l.s.o.Policy.Refused())
 }
 

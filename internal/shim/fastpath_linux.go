@@ -22,7 +22,7 @@ type fastPath struct {
 // startFastPath starts the event loops on ln. It returns the listener the
 // net/http server is to serve (the handed-off connections), or, when the
 // loops cannot start, nil and ln itself.
-func (s *shim) startFastPath(ln net.Listener) (*fastPath, net.Listener) {
+func (s *shim) startFastPath(ln net.Listener, failed func(error)) (*fastPath, net.Listener) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok || s.o.NoFastPath {
 		return nil, ln
@@ -30,15 +30,17 @@ func (s *shim) startFastPath(ln net.Listener) (*fastPath, net.Listener) {
 	handed := evloop.NewListener(ln.Addr())
 	p := newLoopPolicy(s)
 	srv, err := evloop.New(evloop.Options{
-		Listener:   tl,
-		Upstream:   s.appAddr,
-		ReadyPath:  s.o.ReadyPath,
-		HealthPath: s.o.HealthPath,
-		Policy:     p,
-		Limiter:    s.lim,
-		QueueFull:  p.queueFull,
-		HandOff:    handed.Push,
-		Logger:     s.log,
+		Listener:     tl,
+		Upstream:     s.appAddr,
+		ReadyPath:    s.o.ReadyPath,
+		HealthPath:   s.o.HealthPath,
+		Policy:       p,
+		Limiter:      s.lim,
+		QueueFull:    p.queueFull,
+		ProbeRefused: evloop.NewReply(http.StatusServiceUnavailable, false, "the app is not answering\n"),
+		HandOff:      handed.Push,
+		ListenFailed: failed,
+		Logger:       s.log,
 	})
 	if err != nil {
 		s.log.Warn("event loops unavailable; serving with net/http alone", "err", err)
@@ -159,14 +161,4 @@ func (p *loopPolicy) KeepAlive() bool { return p.s.state() < stateDraining }
 func (p *loopPolicy) Done(code int, elapsed time.Duration) {
 	p.s.m.observe(code, elapsed)
 	p.s.leave()
-}
-
-// isReady reports whether the app has passed its readiness check.
-func (s *shim) isReady() bool {
-	select {
-	case <-s.readyc:
-		return true
-	default:
-		return false
-	}
 }

@@ -39,7 +39,12 @@ func (s *shim) serve(ln, adminLn net.Listener, base context.Context) *servers {
 		log:    s.log,
 	}
 	srvs.all = append(srvs.all, srvs.main)
-	srvs.fast, ln = s.startFastPath(ln)
+	srvs.fast, ln = s.startFastPath(ln, func(err error) {
+		select {
+		case srvs.failed <- err:
+		default:
+		}
+	})
 	s.fast = srvs.fast
 	lns := []net.Listener{ln}
 	if adminLn != nil {

@@ -139,6 +139,16 @@ type shim struct {
 
 func (s *shim) state() state { return state(s.st.Load()) }
 
+// isReady reports whether the app has passed its readiness check.
+func (s *shim) isReady() bool {
+	select {
+	case <-s.readyc:
+		return true
+	default:
+		return false
+	}
+}
+
 // noPath is a request path no request can have.
 const noPath = "\x00"
 
