@@ -16,8 +16,10 @@ test:
 	$(GO) test -count=1 -timeout 30m ./...
 
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./config | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./config || exit 1; \
+	@for pkg in ./config ./internal/evloop; do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
 	done
 
 lint:
