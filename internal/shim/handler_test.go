@@ -228,3 +228,29 @@ func TestInitTimeout(t *testing.T) {
 		t.Errorf("counters not restored: entered %d, waiting %d", s.entered.Load(), s.waitingReady.Load())
 	}
 }
+
+// TestLameDuckBeforeReadyWaits: SIGTERM came while the app was starting;
+// a request still waits for the app's readiness rather than reaching an
+// app that is not ready, and is answered once it is.
+func TestLameDuckBeforeReadyWaits(t *testing.T) {
+	backend := okBackend()
+	defer backend.Close()
+	s := newTestShim(t, backend, Options{})
+	s.st.Store(int32(stateLameDuck))
+	s.readyc = make(chan struct{})
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+		done <- rec
+	}()
+	select {
+	case rec := <-done:
+		t.Fatalf("answered %d before the app was ready", rec.Code)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(s.readyc)
+	if rec := <-done; rec.Code != 200 || rec.Body.String() != "hello" {
+		t.Errorf("once ready: %d %q, want 200 hello", rec.Code, rec.Body)
+	}
+}
