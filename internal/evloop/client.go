@@ -3,6 +3,8 @@
 package evloop
 
 import (
+	"bytes"
+	"net/url"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -140,6 +142,12 @@ func (l *loop) dispatch(c *client) {
 	c.code, c.retried, c.lastHead = 0, false, c.req.close
 	l.busy++
 	path := c.req.path(c.in)
+	if bytes.IndexByte(path, '%') >= 0 {
+		// Probe paths are compared decoded, as net/http's URL.Path is.
+		if p, err := url.PathUnescape(string(path)); err == nil {
+			path = []byte(p)
+		}
+	}
 	switch {
 	case o.ReadyPath != "" && string(path) == o.ReadyPath:
 		v, r := o.Policy.Probe()

@@ -489,8 +489,10 @@ func TestProbesAndQueueFull(t *testing.T) {
 	up := echo(t)
 	r := newRig(t, hostOf(up), func(o *Options) { o.Limiter = limiter.New(1, 0) })
 	r.pol.setProbe(NewReply(503, false, "starting\n"))
-	if resp, body := r.roundTrip("GET /ready HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 503 || body != "starting\n" {
-		t.Errorf("/ready: %d %q, want the policy's answer", resp.StatusCode, body)
+	for _, path := range []string{"/ready", "/ready?x=1", "/re%61dy"} {
+		if resp, body := r.roundTrip("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 503 || body != "starting\n" {
+			t.Errorf("%s: %d %q, want the policy's answer", path, resp.StatusCode, body)
+		}
 	}
 	r.lim.TryAcquire() // the only slot
 	if resp, _ := r.roundTrip("GET /health HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 200 {
