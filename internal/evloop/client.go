@@ -46,8 +46,7 @@ type client struct {
 	ticket   *limiter.Ticket
 	up       *upstream
 	resp     response
-	code     int // status sent to the client; 0 before the head
-	reply    *Reply
+	code     int  // status sent to the client; 0 before the head
 	retried  bool // sent once more on a fresh connection
 	lastHead bool // close after this response
 }
@@ -216,14 +215,13 @@ func (l *loop) unqueue(c *client) {
 
 // reply starts writing r as the answer to c's request.
 func (l *loop) reply(c *client, r *Reply) {
-	c.ph, c.reply = phReply, r
-	c.code = r.Code
+	c.ph, c.code = phReply, r.Code
 	b := r.Bytes
 	if c.req.isHead && r.headLen > 0 {
 		b = b[:r.headLen]
 	}
 	c.out = append(c.out, b...)
-	if r.Close {
+	if r.Close || !l.s.o.Policy.KeepAlive() {
 		c.lastHead = true
 	}
 }
@@ -263,20 +261,26 @@ func (l *loop) flush(c *client) bool {
 // goes back, the policy hears of it, and the connection waits for the next
 // request or closes.
 func (l *loop) finish(c *client) {
+	l.endRequest(c)
+	c.in = c.in[:copy(c.in, c.in[c.req.total:])]
+	c.req.total = 0
+	c.since = l.now
+	if c.lastHead || !l.accepting {
+		l.closeClient(c)
+	}
+	l.checkQuiet()
+}
+
+// endRequest gives back what c's request held: its slot, and the policy's
+// count (Done). c is then between requests.
+func (l *loop) endRequest(c *client) {
 	l.release(c)
 	if c.admitted {
 		c.admitted = false
 		l.s.o.Policy.Done(c.code, l.now.Sub(c.start))
 	}
-	c.in = c.in[:copy(c.in, c.in[c.req.total:])]
-	c.req.total = 0
-	c.reply = nil
-	c.ph, c.since = phHead, l.now
+	c.ph = phHead
 	l.busy--
-	if c.lastHead || !l.accepting || !l.s.o.Policy.KeepAlive() {
-		l.closeClient(c)
-	}
-	l.checkQuiet()
 }
 
 // release gives back c's concurrency slot, if it holds one.
@@ -299,13 +303,7 @@ func (l *loop) abort(c *client) {
 		l.nheld.Add(-1)
 	}
 	if c.ph != phHead {
-		l.release(c)
-		if c.admitted {
-			c.admitted = false
-			l.s.o.Policy.Done(c.code, l.now.Sub(c.start))
-		}
-		l.busy--
-		c.ph = phHead
+		l.endRequest(c)
 	}
 	l.closeClient(c)
 	l.checkQuiet()

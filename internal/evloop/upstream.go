@@ -210,11 +210,10 @@ func (l *loop) exchange(c *client) bool {
 			return false
 		case err == unix.EINTR:
 		default:
-			// Closed under us: nothing of it was processed when nothing
-			// was sent, or when the connection was a pooled one that the
+			// Closed under us, most likely a pooled connection the
 			// upstream had closed.
 			switch {
-			case u.reused && !c.retried && (u.sent == 0 || c.req.idempotent):
+			case l.resendable(c):
 				l.resend(c)
 			case u.sent == 0 || !u.reused:
 				l.refused(c)
@@ -258,7 +257,6 @@ func (l *loop) exchange(c *client) bool {
 
 // upstreamEnded handles the upstream closing the connection (or failing).
 func (l *loop) upstreamEnded(c *client) bool {
-	u := c.up
 	switch {
 	case c.resp.headDone && c.resp.fr == frClose:
 		c.resp.done = true
@@ -266,17 +264,22 @@ func (l *loop) upstreamEnded(c *client) bool {
 	case c.resp.headDone:
 		l.abort(c) // cut short: the client sees the connection close
 		return false
-	case c.resp.read == 0 && u.reused && !c.retried && c.req.idempotent:
-		l.resend(c)
-	case c.resp.read == 0 && u.reused && !c.retried:
+	case l.resendable(c):
 		// A pooled connection closed as the request went out: the app
-		// timed it out or is going away. The request is not idempotent,
-		// so it is not sent again.
-		l.fail(c)
+		// timed it out or is going away.
+		l.resend(c)
 	default:
 		l.fail(c)
 	}
 	return true
+}
+
+// resendable reports whether c's request may go again on a new connection:
+// it went out on a pooled one that failed before any answer, it has not
+// been resent yet, and either none of it was sent or it is idempotent.
+func (l *loop) resendable(c *client) bool {
+	u := c.up
+	return u.reused && !c.retried && c.resp.read == 0 && (u.sent == 0 || c.req.idempotent)
 }
 
 // fail answers 502 when nothing of the response was sent yet, else cuts
