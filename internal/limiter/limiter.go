@@ -147,25 +147,9 @@ func (l *Limiter) acquireSlow(ctx context.Context) error {
 		return err
 	}
 	l.mu.Lock()
-	for {
-		s := l.state.Load()
-		if queued(s) == 0 && holders(s) < l.capacity {
-			// A slot came free since the fast path looked.
-			if l.state.CompareAndSwap(s, s+1) {
-				l.mu.Unlock()
-				return nil
-			}
-			continue
-		}
-		if queued(s) >= l.queueSize {
-			l.mu.Unlock()
-			return ErrQueueFull
-		}
-		// Counting ourselves as queued in the same word as the holders
-		// makes every later release take the slow path and find us.
-		if l.state.CompareAndSwap(s, s+1<<32) {
-			break
-		}
+	if acquired, err := l.joinLocked(); acquired || err != nil {
+		l.mu.Unlock()
+		return err
 	}
 	w := &waiter{ready: make(chan struct{}, 1)}
 	elem := l.waiters.PushBack(w)
@@ -225,6 +209,29 @@ func (l *Limiter) Release() {
 	l.mu.Unlock()
 }
 
+// joinLocked takes a slot that came free since the fast path looked
+// (acquired), or counts the caller as queued, or fails with ErrQueueFull.
+// The caller holds mu and, when queued, pushes its waiter.
+func (l *Limiter) joinLocked() (acquired bool, err error) {
+	for {
+		s := l.state.Load()
+		if queued(s) == 0 && holders(s) < l.capacity {
+			if l.state.CompareAndSwap(s, s+1) {
+				return true, nil
+			}
+			continue
+		}
+		if queued(s) >= l.queueSize {
+			return false, ErrQueueFull
+		}
+		// Counting ourselves as queued in the same word as the holders
+		// makes every later release take the slow path and find us.
+		if l.state.CompareAndSwap(s, s+1<<32) {
+			return false, nil
+		}
+	}
+}
+
 // Ticket is a place in the queue taken by Enqueue.
 type Ticket struct {
 	elem *list.Element
@@ -244,20 +251,8 @@ func (l *Limiter) Enqueue(granted func()) (t *Ticket, acquired bool, err error) 
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for {
-		s := l.state.Load()
-		if queued(s) == 0 && holders(s) < l.capacity {
-			if l.state.CompareAndSwap(s, s+1) {
-				return nil, true, nil
-			}
-			continue
-		}
-		if queued(s) >= l.queueSize {
-			return nil, false, ErrQueueFull
-		}
-		if l.state.CompareAndSwap(s, s+1<<32) {
-			break
-		}
+	if acquired, err := l.joinLocked(); acquired || err != nil {
+		return nil, acquired, err
 	}
 	w := &waiter{granted: granted}
 	return &Ticket{elem: l.waiters.PushBack(w), w: w}, false, nil
