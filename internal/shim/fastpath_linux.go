@@ -36,8 +36,8 @@ func (s *shim) startFastPath(ln net.Listener, failed func(error)) (*fastPath, ne
 		HealthPath:   s.o.HealthPath,
 		Policy:       p,
 		Limiter:      s.lim,
-		QueueFull:    p.queueFull,
-		ProbeRefused: evloop.NewReply(http.StatusServiceUnavailable, false, "the app is not answering\n"),
+		QueueFull:    replyQueueFull,
+		ProbeRefused: replyNotAnswering,
 		HandOff:      handed.Push,
 		ListenFailed: failed,
 		Logger:       s.log,
@@ -90,24 +90,25 @@ func (f *fastPath) shutdown(d time.Duration) int {
 
 // The loops' own answers, the same as the handler's (responses.go).
 var (
-	drainHeaders = []string{graceful.DrainHeader + ": 1", "Retry-After: 1"}
-	replyDrained = evloop.NewReply(http.StatusServiceUnavailable, true, "draining\n", drainHeaders...)
-	replyTimeout = evloop.NewReply(http.StatusGatewayTimeout, true, "the grace period ended\n")
-	replyExited  = evloop.NewReply(http.StatusBadGateway, false, "the app exited\n")
-	replyRefused = evloop.NewReply(http.StatusServiceUnavailable, false, "the app did not accept the request\n", drainHeaders...)
-	replyNotYet  = evloop.NewReply(http.StatusServiceUnavailable, false, "the app is not ready yet\n", drainHeaders...)
+	drainHeaders      = []string{graceful.DrainHeader + ": 1", "Retry-After: 1"}
+	replyDrained      = evloop.NewReply(http.StatusServiceUnavailable, true, msgDraining, drainHeaders...)
+	replyTimeout      = evloop.NewReply(http.StatusGatewayTimeout, true, msgTimeout)
+	replyExited       = evloop.NewReply(http.StatusBadGateway, false, msgExited)
+	replyRefused      = evloop.NewReply(http.StatusServiceUnavailable, false, msgRefused, drainHeaders...)
+	replyNotYet       = evloop.NewReply(http.StatusServiceUnavailable, false, msgNotReady, drainHeaders...)
+	replyQueueFull    = evloop.NewReply(http.StatusServiceUnavailable, false, msgQueueFull, drainHeaders...)
+	replyNotAnswering = evloop.NewReply(http.StatusServiceUnavailable, false, msgNotAnswering)
 )
 
 // loopPolicy is the shim's say over the loops' requests: the same
 // decisions as ServeHTTP.
 type loopPolicy struct {
-	s         *shim
-	queueFull *evloop.Reply
-	probes    [numStates]*evloop.Reply // readiness answers while not ready
+	s      *shim
+	probes [numStates]*evloop.Reply // readiness answers while not ready
 }
 
 func newLoopPolicy(s *shim) *loopPolicy {
-	p := &loopPolicy{s: s, queueFull: evloop.NewReply(http.StatusServiceUnavailable, false, "too many requests queued\n", drainHeaders...)}
+	p := &loopPolicy{s: s}
 	for st := range numStates {
 		p.probes[st] = evloop.NewReply(http.StatusServiceUnavailable, false, st.String()+"\n", "Cache-Control: no-store")
 	}

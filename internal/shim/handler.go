@@ -64,7 +64,7 @@ func (s *shim) forward(w http.ResponseWriter, r *http.Request) int {
 	defer s.lim.Release()
 	if s.state() == stateStopped {
 		// Queued behind requests the app took with it when it exited.
-		writeStatus(w, http.StatusBadGateway, "the app exited\n")
+		writeStatus(w, http.StatusBadGateway, msgExited)
 		return http.StatusBadGateway
 	}
 	rec := proxy.RecordStatus(w)
@@ -74,10 +74,10 @@ func (s *shim) forward(w http.ResponseWriter, r *http.Request) int {
 		// Nothing was written and the app did not process the request:
 		// it refused the connection or answered with its own drain marker.
 		if s.state() == stateStopped {
-			writeStatus(w, http.StatusBadGateway, "the app exited\n")
+			writeStatus(w, http.StatusBadGateway, msgExited)
 			return http.StatusBadGateway
 		}
-		writeBusy(w, "the app did not accept the request\n")
+		writeBusy(w, msgRefused)
 		return http.StatusServiceUnavailable
 	}
 	if rec.Code() == 0 && r.Header.Get("Upgrade") != "" && err == nil {
@@ -91,7 +91,7 @@ func (s *shim) refuse(w http.ResponseWriter, r *http.Request, err error, start t
 	code := http.StatusServiceUnavailable
 	switch {
 	case errors.Is(err, limiter.ErrQueueFull):
-		writeBusy(w, "too many requests queued\n")
+		writeBusy(w, msgQueueFull)
 	default:
 		code = s.writeContextEnd(w, r)
 	}
@@ -104,10 +104,10 @@ func (s *shim) refuse(w http.ResponseWriter, r *http.Request, err error, start t
 func (s *shim) writeContextEnd(w http.ResponseWriter, r *http.Request) int {
 	switch cause := context.Cause(r.Context()); {
 	case errors.Is(cause, context.DeadlineExceeded):
-		writeStatus(w, http.StatusGatewayTimeout, "the grace period ended\n")
+		writeStatus(w, http.StatusGatewayTimeout, msgTimeout)
 		return http.StatusGatewayTimeout
 	case errors.Is(cause, errAppExited):
-		writeStatus(w, http.StatusBadGateway, "the app exited\n")
+		writeStatus(w, http.StatusBadGateway, msgExited)
 		return http.StatusBadGateway
 	}
 	return 0
@@ -136,9 +136,9 @@ func (s *shim) awaitReady(w http.ResponseWriter, r *http.Request, start time.Tim
 	case <-s.drainc:
 		writeDrained(w)
 	case <-timeout:
-		writeBusy(w, "the app is not ready yet\n")
+		writeBusy(w, msgNotReady)
 	case <-s.appDone:
-		writeStatus(w, http.StatusBadGateway, "the app exited\n")
+		writeStatus(w, http.StatusBadGateway, msgExited)
 		code = http.StatusBadGateway
 	case <-r.Context().Done():
 		code = s.writeContextEnd(w, r)
@@ -163,6 +163,6 @@ func (s *shim) serveReady(w http.ResponseWriter, r *http.Request) {
 // probes are never queued behind traffic.
 func (s *shim) passThrough(w http.ResponseWriter, r *http.Request) {
 	if err := s.px.Forward(w, r, s.appAddr); err != nil && proxy.Retryable(err) {
-		writeStatus(w, http.StatusServiceUnavailable, "the app is not answering\n")
+		writeStatus(w, http.StatusServiceUnavailable, msgNotAnswering)
 	}
 }

@@ -15,6 +15,18 @@ var (
 	hvText       = []string{"text/plain; charset=utf-8"}
 )
 
+// The bodies of the shim's own answers, the same from net/http (below) and
+// from the event loops (fastpath_linux.go).
+const (
+	msgDraining     = "draining\n"
+	msgTimeout      = "the grace period ended\n"
+	msgExited       = "the app exited\n"
+	msgRefused      = "the app did not accept the request\n"
+	msgNotReady     = "the app is not ready yet\n"
+	msgQueueFull    = "too many requests queued\n"
+	msgNotAnswering = "the app is not answering\n"
+)
+
 // writeDrained answers a request the shim refuses because it is draining:
 // 503, the drain marker (the request was not processed, a router may retry
 // it elsewhere) and Connection: close, so the client's next request opens a
@@ -26,7 +38,7 @@ func writeDrained(w http.ResponseWriter) {
 	h["Retry-After"] = hvRetryAfter
 	h["Content-Type"] = hvText
 	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte("draining\n"))
+	_, _ = w.Write([]byte(msgDraining))
 }
 
 // writeBusy answers a request that found the queue full, or that waited for
