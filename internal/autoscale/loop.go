@@ -22,9 +22,10 @@ type Observation struct {
 type Scalable interface {
 	// Observe reports the app's current load.
 	Observe() Observation
-	// SetDesired asks for n replicas. The platform starts replicas, or
-	// stops them through the termination sequence.
-	SetDesired(n int, d Decision)
+	// SetDesired asks for d.Desired replicas, decided under p. The
+	// platform starts replicas, or stops them through the termination
+	// sequence.
+	SetDesired(p Policy, d Decision)
 }
 
 // Loop samples one app, decides, and applies the decision. Create it with
@@ -37,8 +38,6 @@ type Loop struct {
 	log    *slog.Logger
 
 	mu     sync.Mutex
-	last   Decision
-	lastP  Policy
 	state  State
 	window Window
 	cpu    map[int]cpuMark // per process group: the last CPU reading
@@ -75,13 +74,6 @@ func NewLoop(app Scalable, policy func() Policy, o LoopOptions) *Loop {
 	return &Loop{app: app, policy: policy, every: o.Every, now: o.Now, log: o.Logger, cpu: map[int]cpuMark{}}
 }
 
-// Last returns the policy and the last decision, for status output.
-func (l *Loop) Last() (Policy, Decision) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lastP, l.last
-}
-
 // Run evaluates every period, and at once whenever wake receives (the
 // platform's signal that requests started to queue, so that scale-out
 // does not wait for the next tick), until ctx ends.
@@ -112,12 +104,12 @@ func (l *Loop) Step() Decision {
 	l.window.Add(s, p.Window)
 	prev := l.state.Desired
 	d, st := Decide(now, l.state, l.window.Samples(), p)
-	l.state, l.last, l.lastP = st, d, p
+	l.state = st
 	l.mu.Unlock()
 	if d.Changed {
 		l.log.Info("scaling", "from", prev, "to", d.Desired, "reason", d.Reason)
 	}
-	l.app.SetDesired(d.Desired, d)
+	l.app.SetDesired(p, d)
 	return d
 }
 

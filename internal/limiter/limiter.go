@@ -160,16 +160,9 @@ func (l *Limiter) acquireSlow(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	l.mu.Lock()
-	select {
-	case <-w.ready:
+	if l.cancel(elem) {
 		// The slot was handed over while we gave up: pass it on.
-		l.mu.Unlock()
 		l.Release()
-	default:
-		l.waiters.Remove(elem)
-		l.state.Add(^uint64(1<<32 - 1)) // queued--
-		l.mu.Unlock()
 	}
 	return ctx.Err()
 }
@@ -233,10 +226,7 @@ func (l *Limiter) joinLocked() (acquired bool, err error) {
 }
 
 // Ticket is a place in the queue taken by Enqueue.
-type Ticket struct {
-	elem *list.Element
-	w    *waiter
-}
+type Ticket struct{ elem *list.Element }
 
 // Enqueue is Acquire for callers that must not block, such as an event
 // loop. It takes a free slot at once when it can (acquired is true and the
@@ -255,19 +245,23 @@ func (l *Limiter) Enqueue(granted func()) (t *Ticket, acquired bool, err error) 
 		return nil, acquired, err
 	}
 	w := &waiter{granted: granted}
-	return &Ticket{elem: l.waiters.PushBack(w), w: w}, false, nil
+	return &Ticket{elem: l.waiters.PushBack(w)}, false, nil
 }
 
 // Cancel withdraws a ticket from the queue. It reports whether the slot had
 // already been handed over (granted was or is being called): the caller
 // then holds the slot and must Release it.
-func (l *Limiter) Cancel(t *Ticket) (handed bool) {
+func (l *Limiter) Cancel(t *Ticket) (handed bool) { return l.cancel(t.elem) }
+
+// cancel takes a waiter out of the queue unless its slot was handed over
+// already, which it reports.
+func (l *Limiter) cancel(elem *list.Element) (handed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if t.w.handed {
+	if elem.Value.(*waiter).handed {
 		return true
 	}
-	l.waiters.Remove(t.elem)
+	l.waiters.Remove(elem)
 	l.state.Add(^uint64(1<<32 - 1)) // queued--
 	return false
 }

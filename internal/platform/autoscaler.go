@@ -75,24 +75,22 @@ func (s *scalable) Observe() autoscale.Observation {
 	return o
 }
 
-func (s *scalable) SetDesired(n int, d autoscale.Decision) {
+func (s *scalable) SetDesired(p autoscale.Policy, d autoscale.Decision) {
 	a := s.a
+	st := &ScalingStatus{Metric: p.Metric, Target: d.Target, Value: d.Value,
+		Unit: p.Unit(), Desired: d.Desired, Reason: d.Reason, Changed: a.p.now()}
 	a.mu.Lock()
 	prev := a.scaling
-	st := &ScalingStatus{Metric: a.current.cfg.Scaling.ScalingMetric, Target: d.Target, Value: d.Value,
-		Unit: autoscale.PolicyFrom(&a.current.cfg).Unit(), Desired: d.Desired, Reason: d.Reason}
-	a.mu.Unlock()
-	switch {
-	case prev == nil || prev.Desired != d.Desired:
-		st.Changed = a.p.now()
-		a.logf("autoscale: %s → %d replicas: %s", desiredOr(prev), d.Desired, d.Reason)
-	default:
+	changed := prev == nil || d.Changed
+	if !changed {
 		st.Changed = prev.Changed
 	}
-	a.mu.Lock()
 	a.scaling = st
 	a.mu.Unlock()
-	a.SetDesired(n)
+	if changed {
+		a.logf("autoscale: %s → %d replicas: %s", desiredOr(prev), d.Desired, d.Reason)
+	}
+	a.SetDesired(d.Desired)
 }
 
 func desiredOr(s *ScalingStatus) string {

@@ -80,8 +80,6 @@ type Platform struct {
 	outMu   sync.Mutex
 	backoff backoff
 	metrics *metrics
-	// healthEvery is Options.HealthInterval with its default.
-	healthEvery time.Duration
 
 	apps  atomic.Pointer[map[string]*App]
 	order []string // app names in the order given
@@ -112,9 +110,8 @@ func New(cfgs []*config.Config, o Options) (*Platform, error) {
 		stopped: make(chan struct{}),
 		now:     time.Now,
 	}
-	p.healthEvery = o.HealthInterval
-	if p.healthEvery <= 0 {
-		p.healthEvery = healthEvery
+	if p.opts.HealthInterval <= 0 {
+		p.opts.HealthInterval = healthEvery
 	}
 	if p.driver == nil {
 		p.driver = &LocalDriver{}

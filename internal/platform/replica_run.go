@@ -168,7 +168,7 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 	}
 	readyT := time.NewTicker(readyEvery)
 	defer readyT.Stop()
-	healthT := time.NewTicker(r.app.p.healthEvery)
+	healthT := time.NewTicker(r.app.p.opts.HealthInterval)
 	defer healthT.Stop()
 	healthFails := 0
 	for {

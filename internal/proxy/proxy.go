@@ -322,8 +322,9 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, c *conn, bodyL
 	head := &c.head
 	for {
 		read, err := readResponseHead(c.br, head)
-		if err != nil && !streamed && (c.written == 0 || len(c.pending) > 0) {
-			// The request did not (entirely) go out.
+		if err != nil && !streamed && c.written == 0 {
+			// The request did not go out (a partial write leaves
+			// written > 0; every read of the head empties pending).
 			c.pending = nil
 			stop()
 			return p.sendFailed(c, ctx, attempt, err)
