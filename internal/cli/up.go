@@ -72,11 +72,14 @@ response_grace_period, SIGKILL), then exits with no process left behind.`,
 			defer stop()
 			// Further signals during the drain are answered, not obeyed:
 			// dying now would leave replicas running.
-			again := make(chan os.Signal, 1)
-			signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(again)
 			go func() {
 				<-ctx.Done()
+				// Registered only now: a channel registered earlier would
+				// also get the signal that ended ctx. Until then the
+				// NotifyContext above keeps catching them.
+				again := make(chan os.Signal, 1)
+				signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+				defer signal.Stop(again)
 				for {
 					select {
 					case <-again:

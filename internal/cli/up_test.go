@@ -144,7 +144,13 @@ readycheck_endpoint = "/ready"
 			codes <- resp.StatusCode
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// SIGINT once all four are in flight (the replicas hold them).
+	for deadline := time.Now().Add(10 * time.Second); inFlight(t, admin) < 4; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the 4 slow requests are not in flight after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +173,32 @@ readycheck_endpoint = "/ready"
 			syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	}
+	if strings.Contains(out.String(), "still draining") {
+		t.Errorf("one SIGINT was answered as a second one:\n%s", out.String())
+	}
 	if t.Failed() {
 		t.Logf("ebb up output:\n%s", out.String())
 	}
+}
+
+// inFlight sums ebb_replica_in_flight over the replicas, from /metrics.
+func inFlight(t *testing.T, admin string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, "ebb_replica_in_flight{") {
+			var v float64
+			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+			n += int(v)
+		}
+	}
+	return n
 }
 
 func post(t *testing.T, url, key string) int {
