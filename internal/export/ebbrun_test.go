@@ -1,7 +1,6 @@
 package export
 
 import (
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-run/ebb/internal/supervisor"
 	"github.com/ebb-run/ebb/internal/testapps"
 	appsv1 "k8s.io/api/apps/v1"
 )
@@ -18,7 +18,7 @@ import (
 // with the real ebb binary and a real app, then sends it SIGTERM as the
 // kubelet would: every flag the export writes must be one `ebb run` takes.
 func TestExportedCommandRunsUnderEbbRun(t *testing.T) {
-	python := "/usr/bin/python3"
+	python := testapps.DebianPython
 	if _, err := os.Stat(python); err != nil {
 		t.Skipf("SKIP: %s is not installed (.ci/deps installs it)", python)
 	}
@@ -27,7 +27,10 @@ func TestExportedCommandRunsUnderEbbRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := freePort(t)
+	port, err := supervisor.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := base("app")
 	cfg.Runtime.Custom.Port = port
 	cfg.Runtime.Custom.Entrypoint = []string{python, "-m", "http.server", "$PORT", "--bind", "127.0.0.1"}
@@ -48,7 +51,7 @@ func TestExportedCommandRunsUnderEbbRun(t *testing.T) {
 	cmd := exec.Command(bin, argv...)
 	cmd.Dir = t.TempDir() // no cerebrium.toml: the flags must suffice
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	log := &lockedBuffer{}
+	log := &testapps.Output{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -98,15 +101,4 @@ func TestExportedCommandRunsUnderEbbRun(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("ebb run still running 15 s after SIGTERM\n%s", log.String())
 	}
-}
-
-// freePort is a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
