@@ -17,10 +17,6 @@ type ColdStart struct {
 	// Total is the time from sending the request to its first response
 	// byte.
 	Total time.Duration
-	// AppStart is the time from sending the request to the woken app's
-	// process binding its listener (the platform's reaction plus the app's
-	// own start).
-	AppStart time.Duration
 	// Overhead is the time from the app binding its listener (when it can
 	// answer its readiness check) to the response's first byte.
 	Overhead time.Duration
@@ -97,7 +93,6 @@ func coldStart(ctx context.Context, c *http.Client, app *platform.App, base stri
 		return cs, fmt.Errorf("cold start: %w", err)
 	}
 	cs.Total = first.Sub(sent)
-	cs.AppStart = listen.Sub(sent)
 	cs.Overhead = first.Sub(listen)
 	if !ready.IsZero() {
 		cs.Detect = ready.Sub(listen)

@@ -23,9 +23,6 @@ type ScaleOut struct {
 	AppStart time.Duration
 	// Overhead is ToReady less AppStart: what the platform adds.
 	Overhead time.Duration
-	// ColdStart is the replica's own ColdStartSeconds as the platform
-	// reports it (process start to ready).
-	ColdStart time.Duration
 }
 
 // watchScaleOut polls the app every 2 ms from start until a replica that
@@ -57,7 +54,6 @@ func watchScaleOut(ctx context.Context, c *http.Client, app *platform.App, befor
 					continue
 				}
 				so.ToReady = now.Sub(start)
-				so.ColdStart = time.Duration(r.ColdStartSeconds * float64(time.Second))
 				listen, err := listeningAt(ctx, c, r.Port)
 				if err != nil {
 					return so, fmt.Errorf("scale-out: replica %s: %w", r.ID, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"testing"
 	"time"
 )
@@ -22,12 +23,8 @@ func TestSecondsFlag(t *testing.T) {
 
 func TestRunWithoutCommand(t *testing.T) {
 	t.Chdir(t.TempDir()) // no cerebrium.toml: defaults, no entrypoint
-	code := run([]string{"run", "--admin", ""}, discard{}, discard{})
+	code := run([]string{"run", "--admin", ""}, io.Discard, io.Discard)
 	if code != 2 {
 		t.Errorf("ebb run without a command: exit %d, want 2", code)
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
