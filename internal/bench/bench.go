@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ebb-run/ebb/internal/benchdoc"
 )
 
 // Options configures a benchmark run.
@@ -281,7 +283,7 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintln(o.Log)
 	fmt.Fprint(o.Log, table)
 	if o.DocsPath != "" {
-		if err := updateSection(o.DocsPath, sectionTitle, table); err != nil {
+		if err := benchdoc.UpdateSection(o.DocsPath, sectionTitle, table); err != nil {
 			return err
 		}
 		logf("\nwrote %s", o.DocsPath)

@@ -44,36 +44,6 @@ func TestParseWrk(t *testing.T) {
 	}
 }
 
-func TestReplaceSection(t *testing.T) {
-	body := "## Proxy overhead\n\nnew numbers\n"
-	for _, tc := range []struct{ name, doc, want string }{
-		{"new file", "", docHeader + body},
-		{"appended", "# Benchmarks\n\n## Autoscaling\n\nx\n", "# Benchmarks\n\n## Autoscaling\n\nx\n\n" + body},
-		{"replaced in the middle", "# B\n\n## Proxy overhead\n\nold\nold\n\n## Autoscaling\n\nx\n",
-			"# B\n\n## Proxy overhead\n\nnew numbers\n\n## Autoscaling\n\nx\n"},
-		{"replaced at the end", "# B\n\n## Autoscaling\n\nx\n\n## Proxy overhead\n\nold\n",
-			"# B\n\n## Autoscaling\n\nx\n\n" + body},
-	} {
-		if d := cmp.Diff(tc.want, replaceSection(tc.doc, sectionTitle, body)); d != "" {
-			t.Errorf("%s (-want +got):\n%s", tc.name, d)
-		}
-	}
-}
-
-func TestUpdateSectionWritesFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "benchmarks.md")
-	if err := updateSection(path, sectionTitle, "## Proxy overhead\n\none\n"); err != nil {
-		t.Fatal(err)
-	}
-	if err := updateSection(path, sectionTitle, "## Proxy overhead\n\ntwo\n"); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	if got := string(b); got != docHeader+"## Proxy overhead\n\ntwo\n" {
-		t.Fatalf("file = %q", got)
-	}
-}
-
 // TestNginxConfigServes runs nginx with the generated configuration in
 // front of the benchmark backend and checks that it proxies, with the
 // request id returned.

@@ -2,10 +2,11 @@ package churn
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ebb-run/ebb/internal/benchdoc"
 )
 
 // SectionTitle is the heading of the section WriteSection owns.
@@ -160,52 +161,8 @@ func redactEntrypoint(toml string) string {
 	return strings.Join(out, "\n")
 }
 
-// WriteSection replaces the "## Autoscaling" section of the Markdown file
-// at path (up to the next "## " heading) with section, or appends it when
-// there is none. The rest of the file is kept byte for byte. The file is
-// replaced atomically.
+// WriteSection replaces the "## Autoscaling" section of the benchmarks
+// document at path with section (see benchdoc.UpdateSection).
 func WriteSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("write section: %w", err)
-	}
-	text := string(old)
-	section = strings.TrimRight(section, "\n") + "\n"
-	var out string
-	if i := headingAt(text, SectionTitle); i >= 0 {
-		rest := text[i+len(SectionTitle):]
-		j := strings.Index(rest, "\n## ")
-		if j < 0 {
-			out = text[:i] + section
-		} else {
-			out = text[:i] + section + rest[j:]
-		}
-	} else {
-		out = strings.TrimRight(text, "\n") + "\n\n" + section
-	}
-	return writeAtomic(path, []byte(out))
-}
-
-// headingAt is the index of a line that is exactly heading, or -1.
-func headingAt(text, heading string) int {
-	for i := 0; i < len(text); {
-		line, _, _ := strings.Cut(text[i:], "\n")
-		if line == heading {
-			return i
-		}
-		i += len(line) + 1
-	}
-	return -1
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return benchdoc.UpdateSection(path, SectionTitle, section)
 }
