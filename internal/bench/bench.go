@@ -312,7 +312,8 @@ func startEbbRun(ctx context.Context, o Options, tmp string, start func(string, 
 	}
 	if err := waitReady(ctx, p, "http://"+listen+"/", 15*time.Second); err != nil {
 		p.stop(5 * time.Second)
-		return nil, err
+		log, _ := os.ReadFile(filepath.Join(tmp, name+".log"))
+		return nil, fmt.Errorf("%w\n%s", err, lastLines(string(log), 5))
 	}
 	return &target{name: name, url: "http://" + listen + "/", proc: p}, nil
 }
@@ -325,39 +326,16 @@ func startShim(ctx context.Context, o Options, tmp string, start func(string, []
 		return nil, err
 	}
 	if o.Shim == "auto" || o.Shim == "ebb-run" || o.Shim == "both" {
-		bin := filepath.Join(tmp, "ebb")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/ebb")
-		build.Dir = o.Root
-		out, err := build.CombinedOutput()
+		t, err := startEbbRun(ctx, o, tmp, start, "ebb-run", nil)
 		if err == nil {
-			argv := []string{bin, "run", "--listen", listen, "--admin", "127.0.0.1:0", "--"}
-			argv = append(argv, o.Self...)
-			argv = append(argv, "backend")
-			p, err := start("ebb-run", argv, nil)
-			if err == nil {
-				err = waitReady(ctx, p, "http://"+listen+"/", 15*time.Second)
-				if err == nil {
-					logf("measuring `ebb run` (pid %d)", p.pid())
-					return &target{name: "ebb run", url: "http://" + listen + "/", proc: p}, nil
-				}
-				p.stop(5 * time.Second)
-				log, _ := os.ReadFile(filepath.Join(tmp, "ebb-run.log"))
-				err = fmt.Errorf("%w\n%s", err, lastLines(string(log), 5))
-			}
-			if o.Shim == "ebb-run" || o.Shim == "both" {
-				return nil, err
-			}
-			logf("`ebb run` is not usable yet (%v); measuring proxy.Forward in a minimal server instead", firstLine(err.Error()))
-		} else {
-			if o.Shim == "ebb-run" || o.Shim == "both" {
-				return nil, fmt.Errorf("bench: build ebb: %w\n%s", err, out)
-			}
-			logf("building ebb failed; measuring proxy.Forward in a minimal server instead:\n%s", out)
+			t.name = "ebb run"
+			logf("measuring `ebb run` (pid %d)", t.proc.pid())
+			return t, nil
 		}
-		listen, err = freePort()
-		if err != nil {
+		if o.Shim != "auto" {
 			return nil, err
 		}
+		logf("`ebb run` is not usable (%v); measuring proxy.Forward in a minimal server instead", firstLine(err.Error()))
 	}
 	p, err := start("forward", append(o.Self, "forward", "-listen", listen, "-upstream", backendAddr), nil)
 	if err != nil {
