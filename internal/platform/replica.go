@@ -200,9 +200,9 @@ func (r *Replica) fail(err error) {
 }
 
 // pid is the process id (and process group id) of the replica's current
-// process, or 0 when it has none.
+// process, or 0 when it has none or it has stopped (as in its status).
 func (r *Replica) pid() int {
-	if inc := r.cur.Load(); inc != nil && inc.inst != nil {
+	if inc := r.cur.Load(); inc != nil && inc.inst != nil && r.State() != Stopped {
 		return inc.inst.PID()
 	}
 	return 0
