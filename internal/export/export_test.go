@@ -66,7 +66,7 @@ var goldenCases = []struct {
 		// The seed example as config.Load reads it, defaults and all.
 		name: "seed-loaded",
 		cfg: func() *config.Config {
-			c, err := config.Load(filepath.Join("testdata", "seed"))
+			c, err := config.Load(filepath.Join("..", "..", "config", "testdata", "seed")) // the copy config's own tests load
 			if err != nil {
 				panic(err)
 			}
