@@ -48,6 +48,7 @@ type client struct {
 	resp     response
 	code     int  // status sent to the client; 0 before the head
 	retried  bool // sent once more on a fresh connection
+	reached  bool // an earlier attempt may have reached the upstream
 	lastHead bool // close after this response
 }
 
@@ -138,7 +139,7 @@ func (l *loop) dispatch(c *client) {
 	o := &l.s.o
 	c.start = l.now
 	c.seq++
-	c.code, c.retried, c.lastHead = 0, false, c.req.close
+	c.code, c.retried, c.reached, c.lastHead = 0, false, false, c.req.close
 	l.busy++
 	path := c.req.path(c.in)
 	if bytes.IndexByte(path, '%') >= 0 {

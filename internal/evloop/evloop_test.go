@@ -580,3 +580,47 @@ func readRequest(br *bufio.Reader) *http.Request {
 	io.Copy(io.Discard, req.Body)
 	return req
 }
+
+// TestUpstreamDiesMidRequestIs502: a request the app took on a kept-alive
+// connection and then died with is resent once; when the resend is
+// refused, the answer is 502, not the policy's refusal: the refusal says
+// the request was not processed, and the first attempt may have been.
+func TestUpstreamDiesMidRequestIs502(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if readRequest(br) == nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		if readRequest(br) == nil {
+			return
+		}
+		ln.Close() // the app exits while it holds the second request
+	}()
+	r := newRig(t, ln.Addr().String())
+	c := r.dial()
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if resp, body := r.send(c, br, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("first request: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := r.send(c, br, "GET /work HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 502 {
+		t.Errorf("request in flight when the app died: %d %q, want 502", resp.StatusCode, body)
+	}
+	<-done
+	if r.lim.InFlight() != 0 {
+		t.Errorf("slot kept: in flight %d", r.lim.InFlight())
+	}
+}

@@ -153,8 +153,14 @@ func (l *loop) attach(c *client, u *upstream) {
 	c.resp = response{}
 }
 
-// refused answers a request the upstream did not take.
+// refused answers a request the upstream did not take. When an earlier
+// attempt went out (a resend is refused because the app died with it), the
+// answer is 502: the policy's refusal says the request was not processed.
 func (l *loop) refused(c *client) {
+	if c.reached {
+		l.fail(c)
+		return
+	}
 	l.closeUpstream(c)
 	l.release(c)
 	if !c.admitted && l.s.o.ProbeRefused != nil {
@@ -168,7 +174,7 @@ func (l *loop) refused(c *client) {
 // it went to turned out closed before it answered anything.
 func (l *loop) resend(c *client) {
 	old := c.up
-	c.retried = true
+	c.retried, c.reached = true, old.sent > 0
 	u, err := l.dial()
 	if err != nil {
 		l.refused(c)
