@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ebb-run/ebb/internal/supervisor"
 )
 
 // process is a child process started by the benchmark in its own process
@@ -85,12 +87,11 @@ func (p *process) stop(grace time.Duration) {
 // freePort returns a loopback address with a port that was free a moment
 // ago.
 func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := supervisor.FreePort()
 	if err != nil {
-		return "", fmt.Errorf("bench: find a free port: %w", err)
+		return "", fmt.Errorf("bench: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // waitReady polls url until it answers 200, the process exits, or timeout.

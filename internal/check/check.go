@@ -99,7 +99,7 @@ func (s *session) start() error {
 	s.port = s.o.Port
 	if s.port == 0 {
 		var err error
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = supervisor.FreePort(); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-run/ebb/config"
+	"github.com/ebb-run/ebb/internal/supervisor"
 )
 
 func TestFilesLoadAsConfig(t *testing.T) {
@@ -450,10 +451,9 @@ func fileNamed(t *testing.T, files []File, name string) File {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := supervisor.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }

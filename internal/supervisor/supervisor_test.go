@@ -1,7 +1,9 @@
 package supervisor
 
 import (
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,10 +167,44 @@ func TestForwardSignals(t *testing.T) {
 	}
 }
 
+// TestFreePort: ports come from below the ephemeral range, can be bound
+// on all interfaces, and are never handed out twice in a row, even to
+// callers at once.
 func TestFreePort(t *testing.T) {
-	p, err := FreePort()
-	if err != nil || p <= 0 || p > 65535 {
-		t.Fatalf("FreePort = %d, %v", p, err)
+	low := ephemeralLow()
+	const n = 100
+	ports := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			p, err := FreePort()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ports <- p
+		})
+	}
+	wg.Wait()
+	close(ports)
+	seen := map[int]bool{}
+	for p := range ports {
+		if seen[p] {
+			t.Errorf("port %d handed out twice", p)
+		}
+		seen[p] = true
+		if low-portFloor >= 1000 && (p < portFloor || p >= low) {
+			t.Errorf("port %d outside [%d, %d), below the ephemeral range", p, portFloor, low)
+		}
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+		if err != nil {
+			t.Errorf("port %d cannot be bound: %v", p, err)
+			continue
+		}
+		ln.Close()
+	}
+	if len(seen) != n {
+		t.Errorf("%d ports, want %d", len(seen), n)
 	}
 }
 
