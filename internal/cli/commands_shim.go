@@ -6,7 +6,7 @@ import "github.com/spf13/cobra"
 
 // The shim build (`go build -tags shim ./cmd/ebb`) holds only `ebb run` and
 // `ebb version`: what a container image needs. Leaving the platform, the
-// checker and the Kubernetes types out keeps the shim's resident memory
+// checker and the exporter out keeps the shim's resident memory
 // low, since every package linked in is initialised at start.
 
 func appCommands() []*cobra.Command { return []*cobra.Command{newRunCmd()} }

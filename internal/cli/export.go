@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/ebb-run/ebb/config"
 	"github.com/ebb-run/ebb/internal/export"
@@ -85,7 +84,7 @@ func addExportFlags(cmd *cobra.Command, opts *export.Options) {
 }
 
 // exporter is export.Kubernetes or export.Knative.
-type exporter func(*config.Config, export.Options) ([]runtime.Object, []string, error)
+type exporter func(*config.Config, export.Options) ([]export.Object, []string, error)
 
 func runExport(cmd *cobra.Command, args []string, target string, exp exporter, opts export.Options) error {
 	if opts.Image == "" {

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -43,7 +42,7 @@ func TestAPIServerAcceptsExports(t *testing.T) {
 
 	targets := []struct {
 		name   string
-		export func(*config.Config, Options) ([]runtime.Object, []string, error)
+		export func(*config.Config, Options) ([]Object, []string, error)
 	}{{"kubernetes", Kubernetes}, {"knative", Knative}}
 	for _, tc := range goldenCases {
 		for _, target := range targets {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ebb-run/ebb/internal/supervisor"
 	"github.com/ebb-run/ebb/internal/testapps"
-	appsv1 "k8s.io/api/apps/v1"
 )
 
 // TestExportedCommandRunsUnderEbbRun starts the exported container command
@@ -40,7 +39,7 @@ func TestExportedCommandRunsUnderEbbRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := objs[1].(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
+	c := objs[1].(*deployment).Spec.Template.Spec.Containers[0]
 	if c.Command[0] != "ebb" || c.Command[1] != "run" {
 		t.Fatalf("command %q does not start with ebb run", c.Command)
 	}

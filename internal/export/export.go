@@ -2,11 +2,12 @@
 // a cluster the user already runs: plain Kubernetes (Deployment, Service,
 // PodDisruptionBudget, HorizontalPodAutoscaler) or a Knative Service.
 //
-// Manifests are built from the k8s.io/api types and rendered with
-// sigs.k8s.io/yaml, never from text templates. The Knative Service is built
-// from a small local typed struct (see knative.go) that reuses the
-// k8s.io/api container types, so that ebb does not depend on
-// knative.dev/serving's large Go module.
+// Manifests are built from typed structs and rendered with
+// sigs.k8s.io/yaml, never from text templates. The structs are local (see
+// manifest.go), with the JSON of the k8s.io/api and Knative types, so that
+// the ebb binary links neither Kubernetes' API packages nor
+// knative.dev/serving's Go module; the tests check every export against
+// the k8s.io/api types and a real API server.
 //
 // A config that cannot be expressed on the target is refused with a
 // *RefusedError listing every reason; what can be expressed only
@@ -19,8 +20,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ebb-run/ebb/config"
 )
@@ -90,8 +89,8 @@ func (r *refusals) err() error {
 // checkCommon refuses what neither target can express.
 func checkCommon(cfg *config.Config, opts Options, r *refusals) {
 	name := cfg.Deployment.Name
-	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		r.addf("[cerebrium.deployment] name %q is not a valid Kubernetes object name (%s); use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit", name, strings.Join(errs, ", "))
+	if !isDNSLabel(name) {
+		r.addf("[cerebrium.deployment] name %q is not a valid Kubernetes object name (an RFC 1123 label); use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit", name)
 	}
 	if p := cfg.Runtime.Custom.Port; p < 1 || p > 65535 {
 		r.addf("[cerebrium.runtime.custom] port %d is not a TCP port; use 1-65535", p)
@@ -127,6 +126,21 @@ func checkCommon(cfg *config.Config, opts Options, r *refusals) {
 	if opts.LameDuck < 0 {
 		r.addf("--lame-duck %s must not be negative", opts.LameDuck)
 	}
+}
+
+// isDNSLabel reports whether s is an RFC 1123 label, as Kubernetes requires
+// of object names: 1 to 63 lower-case letters, digits and '-', starting and
+// ending with a letter or digit.
+func isDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // labels are the recommended app.kubernetes.io labels of every object.

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/ebb-run/ebb/config"
 )
@@ -152,7 +150,7 @@ var goldenCases = []struct {
 
 // render is what `ebb export` prints: the warnings (stderr), as comments,
 // then the YAML (stdout).
-func render(t *testing.T, export func(*config.Config, Options) ([]runtime.Object, []string, error), cfg *config.Config, opts Options) string {
+func render(t *testing.T, export func(*config.Config, Options) ([]Object, []string, error), cfg *config.Config, opts Options) string {
 	t.Helper()
 	objs, warnings, err := export(cfg, opts)
 	if err != nil {
@@ -171,7 +169,7 @@ func render(t *testing.T, export func(*config.Config, Options) ([]runtime.Object
 }
 
 func TestGolden(t *testing.T) {
-	targets := map[string]func(*config.Config, Options) ([]runtime.Object, []string, error){
+	targets := map[string]func(*config.Config, Options) ([]Object, []string, error){
 		"kubernetes": Kubernetes,
 		"knative":    Knative,
 	}
@@ -220,7 +218,7 @@ func TestRefused(t *testing.T) {
 			name: "bad name", target: "knative",
 			cfg:  func() *config.Config { return base("My_App") },
 			opts: img,
-			want: `export knative: /apps/My_App/cerebrium.toml cannot be expressed: [cerebrium.deployment] name "My_App" is not a valid Kubernetes object name (a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')); use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit`,
+			want: `export knative: /apps/My_App/cerebrium.toml cannot be expressed: [cerebrium.deployment] name "My_App" is not a valid Kubernetes object name (an RFC 1123 label); use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit`,
 		},
 		{
 			name: "cpu metric without cpu", target: "kubernetes",
@@ -308,7 +306,7 @@ func TestTerminationGraceOutlastsDrain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := objs[1].(*appsv1.Deployment)
+		d := objs[1].(*deployment)
 		eff := ld
 		if eff == 0 {
 			eff = DefaultLameDuck

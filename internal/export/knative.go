@@ -5,12 +5,6 @@ import (
 	"math"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
-
 	"github.com/ebb-run/ebb/config"
 )
 
@@ -40,32 +34,8 @@ const KnativeMaxTimeoutSeconds = 600
 // container-concurrency-max-limit (config-defaults).
 const KnativeMaxContainerConcurrency = 1000
 
-// knativeService is the part of serving.knative.dev/v1 Service that ebb
-// writes. It is a local type, so that ebb does not depend on
-// knative.dev/serving's Go module; its JSON matches Knative's own types.
-type knativeService struct {
-	metav1.TypeMeta `json:",inline"`
-	Metadata        metav1.ObjectMeta  `json:"metadata"`
-	Spec            knativeServiceSpec `json:"spec"`
-}
-
-type knativeServiceSpec struct {
-	Template knativeRevisionTemplate `json:"template"`
-}
-
-type knativeRevisionTemplate struct {
-	Metadata metav1.ObjectMeta   `json:"metadata"`
-	Spec     knativeRevisionSpec `json:"spec"`
-}
-
-type knativeRevisionSpec struct {
-	ContainerConcurrency *int64             `json:"containerConcurrency,omitempty"`
-	TimeoutSeconds       *int64             `json:"timeoutSeconds,omitempty"`
-	Containers           []corev1.Container `json:"containers"`
-}
-
-// Knative returns a Knative Service (serving.knative.dev/v1) for cfg, as an
-// *unstructured.Unstructured. Knative's queue-proxy already does what
+// Knative returns a Knative Service (serving.knative.dev/v1) for cfg.
+// Knative's queue-proxy already does what
 // `ebb run` does (concurrency limit, readiness, drain before SIGTERM), so the
 // container runs the app's own command; when the config has none, the
 // image's CMD runs.
@@ -76,7 +46,7 @@ type knativeRevisionSpec struct {
 // so). Warnings say what is exported only approximately. A config that
 // cannot be expressed returns a *RefusedError; an empty image returns
 // ErrNoImage.
-func Knative(cfg *config.Config, opts Options) ([]runtime.Object, []string, error) {
+func Knative(cfg *config.Config, opts Options) ([]Object, []string, error) {
 	if opts.Image == "" {
 		return nil, nil, fmt.Errorf("export knative: %w", ErrNoImage)
 	}
@@ -149,7 +119,7 @@ func Knative(cfg *config.Config, opts Options) ([]runtime.Object, []string, erro
 	rev := knativeRevisionSpec{
 		ContainerConcurrency: ptr(int64(s.ReplicaConcurrency)),
 		TimeoutSeconds:       ptr(int64(s.ResponseGracePeriod)),
-		Containers:           []corev1.Container{knativeContainer(cfg, opts)},
+		Containers:           []container{knativeContainer(cfg, opts)},
 	}
 	if s.ResponseGracePeriod == 0 {
 		rev.TimeoutSeconds = nil
@@ -161,42 +131,38 @@ func Knative(cfg *config.Config, opts Options) ([]runtime.Object, []string, erro
 		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] replica_concurrency %d exceeds Knative's default container-concurrency-max-limit (%d): raise it in the knative-serving config-defaults ConfigMap, or Knative rejects this Service", s.ReplicaConcurrency, KnativeMaxContainerConcurrency))
 	}
 
-	svc := knativeService{
-		TypeMeta: metav1.TypeMeta{APIVersion: "serving.knative.dev/v1", Kind: "Service"},
-		Metadata: metav1.ObjectMeta{Name: cfg.Deployment.Name, Namespace: opts.Namespace, Labels: labels(cfg)},
+	svc := &knativeService{
+		typeMeta: typeMeta{APIVersion: "serving.knative.dev/v1", Kind: "Service"},
+		Metadata: objectMeta{Name: cfg.Deployment.Name, Namespace: opts.Namespace, Labels: labels(cfg)},
 		Spec: knativeServiceSpec{Template: knativeRevisionTemplate{
-			Metadata: metav1.ObjectMeta{Labels: labels(cfg), Annotations: ann},
+			Metadata: objectMeta{Labels: labels(cfg), Annotations: ann},
 			Spec:     rev,
 		}},
 	}
 	if s.RollOutDurationSeconds > 0 {
 		svc.Metadata.Annotations = map[string]string{annRolloutDuration: fmt.Sprintf("%ds", s.RollOutDurationSeconds)}
 	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&svc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("export knative: convert Service: %w", err)
-	}
-	return []runtime.Object{&unstructured.Unstructured{Object: m}}, warnings, nil
+	return []Object{svc}, warnings, nil
 }
 
 // knativeContainer is the revision's only container: the app itself.
 // Probes name the container's only port, the one Knative routes to.
-func knativeContainer(cfg *config.Config, opts Options) corev1.Container {
+func knativeContainer(cfg *config.Config, opts Options) container {
 	rc := cfg.Runtime.Custom
-	port := intstr.FromInt32(int32(rc.Port))
-	c := corev1.Container{
+	port := intValue(int32(rc.Port))
+	c := container{
 		Name:      "app",
 		Image:     opts.Image,
 		Command:   append([]string(nil), rc.Entrypoint...),
-		Ports:     []corev1.ContainerPort{{ContainerPort: int32(rc.Port)}},
+		Ports:     []containerPort{{ContainerPort: int32(rc.Port)}},
 		Resources: resources(cfg.Hardware),
 	}
 	if rc.ReadycheckEndpoint != "" {
-		c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: rc.ReadycheckEndpoint, Port: port}}}
+		c.ReadinessProbe = &probe{HTTPGet: httpGet(rc.ReadycheckEndpoint, port)}
 	}
 	if rc.HealthcheckEndpoint != "" {
-		c.LivenessProbe = &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: rc.HealthcheckEndpoint, Port: port}},
+		c.LivenessProbe = &probe{
+			HTTPGet:          httpGet(rc.HealthcheckEndpoint, port),
 			PeriodSeconds:    10,
 			TimeoutSeconds:   5,
 			FailureThreshold: 3,

@@ -5,14 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
-
 	"github.com/ebb-run/ebb/config"
 )
 
@@ -31,7 +23,7 @@ const portName = "http"
 //
 // Warnings say what is exported only approximately. A config that cannot
 // be expressed returns a *RefusedError; an empty image returns ErrNoImage.
-func Kubernetes(cfg *config.Config, opts Options) ([]runtime.Object, []string, error) {
+func Kubernetes(cfg *config.Config, opts Options) ([]Object, []string, error) {
 	if opts.Image == "" {
 		return nil, nil, fmt.Errorf("export kubernetes: %w", ErrNoImage)
 	}
@@ -59,39 +51,39 @@ func Kubernetes(cfg *config.Config, opts Options) ([]runtime.Object, []string, e
 		warnings = append(warnings, fmt.Sprintf("[cerebrium.scaling] roll_out_duration_seconds %d has no Deployment equivalent; pods are replaced one at a time, each once ready", s.RollOutDurationSeconds))
 	}
 
-	meta := func() metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: cfg.Deployment.Name, Namespace: opts.Namespace, Labels: labels(cfg)}
+	meta := func() objectMeta {
+		return objectMeta{Name: cfg.Deployment.Name, Namespace: opts.Namespace, Labels: labels(cfg)}
 	}
 
-	svc := &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(),
-		Spec: corev1.ServiceSpec{
+	svc := &service{
+		typeMeta: typeMeta{APIVersion: "v1", Kind: "Service"},
+		Metadata: meta(),
+		Spec: serviceSpec{
 			Selector: selector(cfg),
-			Ports: []corev1.ServicePort{{
+			Ports: []servicePort{{
 				Name:       portName,
 				Port:       ServicePort,
-				TargetPort: intstr.FromString(portName),
-				Protocol:   corev1.ProtocolTCP,
+				TargetPort: nameValue(portName),
+				Protocol:   "TCP",
 			}},
 		},
 	}
 
-	deploy := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: meta(),
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: selector(cfg)},
-			Strategy: appsv1.DeploymentStrategy{
-				Type: appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{
-					MaxUnavailable: ptr(intstr.FromInt32(0)),
-					MaxSurge:       ptr(intstr.FromInt32(1)),
+	deploy := &deployment{
+		typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		Metadata: meta(),
+		Spec: deploymentSpec{
+			Selector: &labelSelector{MatchLabels: selector(cfg)},
+			Strategy: deploymentStrategy{
+				Type: "RollingUpdate",
+				RollingUpdate: &rollingUpdateDeployment{
+					MaxUnavailable: ptr(intValue(0)),
+					MaxSurge:       ptr(intValue(1)),
 				},
 			},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels(cfg)},
-				Spec:       podSpec(cfg, opts),
+			Template: podTemplateSpec{
+				Metadata: objectMeta{Labels: labels(cfg)},
+				Spec:     kubernetesPodSpec(cfg, opts),
 			},
 		},
 	}
@@ -101,17 +93,17 @@ func Kubernetes(cfg *config.Config, opts Options) ([]runtime.Object, []string, e
 		deploy.Spec.ProgressDeadlineSeconds = ptr(init)
 	}
 
-	pdb := &policyv1.PodDisruptionBudget{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: meta(),
-		Spec: policyv1.PodDisruptionBudgetSpec{
-			Selector:                   &metav1.LabelSelector{MatchLabels: selector(cfg)},
-			MaxUnavailable:             ptr(intstr.FromInt32(1)),
-			UnhealthyPodEvictionPolicy: ptr(policyv1.AlwaysAllow),
+	pdb := &podDisruptionBudget{
+		typeMeta: typeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		Metadata: meta(),
+		Spec: pdbSpec{
+			Selector:                   &labelSelector{MatchLabels: selector(cfg)},
+			MaxUnavailable:             ptr(intValue(1)),
+			UnhealthyPodEvictionPolicy: "AlwaysAllow",
 		},
 	}
 
-	objs := []runtime.Object{svc, deploy, pdb}
+	objs := []Object{svc, deploy, pdb}
 	minReplicas := int32(s.MinReplicas)
 	if minReplicas < 1 {
 		minReplicas = 1
@@ -129,12 +121,12 @@ func Kubernetes(cfg *config.Config, opts Options) ([]runtime.Object, []string, e
 	return objs, warnings, nil
 }
 
-// podSpec is the Deployment's pod: one container running the app under
-// `ebb run`, with probes against the shim and a termination grace period
+// kubernetesPodSpec is the Deployment's pod: one container running the app
+// under `ebb run`, with probes against the shim and a termination grace period
 // that outlasts the shim's own drain. Every setting `ebb run` takes from
 // cerebrium.toml is passed as a flag, so the pod does not depend on a
 // cerebrium.toml inside the image.
-func podSpec(cfg *config.Config, opts Options) corev1.PodSpec {
+func kubernetesPodSpec(cfg *config.Config, opts Options) podSpec {
 	s := cfg.Scaling
 	rc := cfg.Runtime.Custom
 	grace := s.GracePeriod()
@@ -151,15 +143,16 @@ func podSpec(cfg *config.Config, opts Options) corev1.PodSpec {
 		fmt.Sprintf("--init-timeout=%ds", cfg.Deployment.DeploymentInitializationTimeout),
 		"--",
 	}
-	c := corev1.Container{
+	c := container{
 		Name:      "app",
 		Image:     opts.Image,
 		Command:   command,
 		Args:      append([]string(nil), rc.Entrypoint...),
-		Ports:     []corev1.ContainerPort{{Name: portName, ContainerPort: int32(rc.Port), Protocol: corev1.ProtocolTCP}},
+		Ports:     []containerPort{{Name: portName, ContainerPort: int32(rc.Port), Protocol: "TCP"}},
 		Resources: resources(cfg.Hardware),
-		ReadinessProbe: &corev1.Probe{
-			ProbeHandler:     probeHandler(rc.ReadycheckEndpoint),
+		ReadinessProbe: &probe{
+			HTTPGet:          httpGet(rc.ReadycheckEndpoint, nameValue(portName)),
+			TCPSocket:        tcpSocket(rc.ReadycheckEndpoint, nameValue(portName)),
 			PeriodSeconds:    2,
 			TimeoutSeconds:   1,
 			FailureThreshold: 2,
@@ -169,34 +162,43 @@ func podSpec(cfg *config.Config, opts Options) corev1.PodSpec {
 	if rc.HealthcheckEndpoint != "" {
 		// The liveness probe starts only once the startup probe has seen
 		// the app ready, so a slow start is never killed for it.
-		c.StartupProbe = &corev1.Probe{
-			ProbeHandler:     probeHandler(rc.ReadycheckEndpoint),
+		c.StartupProbe = &probe{
+			HTTPGet:          httpGet(rc.ReadycheckEndpoint, nameValue(portName)),
+			TCPSocket:        tcpSocket(rc.ReadycheckEndpoint, nameValue(portName)),
 			PeriodSeconds:    2,
 			TimeoutSeconds:   1,
 			FailureThreshold: startupFailures(cfg.Deployment.InitTimeout(), 2*time.Second),
 			SuccessThreshold: 1,
 		}
-		c.LivenessProbe = &corev1.Probe{
-			ProbeHandler:     probeHandler(rc.HealthcheckEndpoint),
+		c.LivenessProbe = &probe{
+			HTTPGet:          httpGet(rc.HealthcheckEndpoint, nameValue(portName)),
+			TCPSocket:        tcpSocket(rc.HealthcheckEndpoint, nameValue(portName)),
 			PeriodSeconds:    10,
 			TimeoutSeconds:   5,
 			FailureThreshold: 3,
 			SuccessThreshold: 1,
 		}
 	}
-	return corev1.PodSpec{
+	return podSpec{
 		TerminationGracePeriodSeconds: ptr(term),
-		Containers:                    []corev1.Container{c},
+		Containers:                    []container{c},
 	}
 }
 
-// probeHandler is an HTTP GET of path on the shim's port, or a TCP connect
-// when path is empty.
-func probeHandler(path string) corev1.ProbeHandler {
+// A probe is an HTTP GET of path on port (httpGet), or a TCP connect to it
+// when path is empty (tcpSocket); each returns nil for the other case.
+func httpGet(path string, port intOrString) *httpGetAction {
 	if path == "" {
-		return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(portName)}}
+		return nil
 	}
-	return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(portName)}}
+	return &httpGetAction{Path: path, Port: port}
+}
+
+func tcpSocket(path string, port intOrString) *tcpSocketAction {
+	if path != "" {
+		return nil
+	}
+	return &tcpSocketAction{Port: port}
 }
 
 // startupFailures is how many failed probes, period apart, cover init.
@@ -209,31 +211,31 @@ func startupFailures(init, period time.Duration) int32 {
 }
 
 // hpa scales the Deployment on CPU or memory utilization.
-func hpa(cfg *config.Config, _ Options, meta metav1.ObjectMeta, minReplicas int32) *autoscalingv2.HorizontalPodAutoscaler {
+func hpa(cfg *config.Config, _ Options, meta objectMeta, minReplicas int32) *horizontalPodAutoscaler {
 	s := cfg.Scaling
-	res := corev1.ResourceCPU
+	res := "cpu"
 	if s.ScalingMetric == config.MetricMemory {
-		res = corev1.ResourceMemory
+		res = "memory"
 	}
-	return &autoscalingv2.HorizontalPodAutoscaler{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-		ObjectMeta: meta,
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: cfg.Deployment.Name},
+	return &horizontalPodAutoscaler{
+		typeMeta: typeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		Metadata: meta,
+		Spec: hpaSpec{
+			ScaleTargetRef: crossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: cfg.Deployment.Name},
 			MinReplicas:    ptr(minReplicas),
 			MaxReplicas:    int32(s.MaxReplicas),
-			Metrics: []autoscalingv2.MetricSpec{{
-				Type: autoscalingv2.ResourceMetricSourceType,
-				Resource: &autoscalingv2.ResourceMetricSource{
+			Metrics: []metricSpec{{
+				Type: "Resource",
+				Resource: &resourceMetricSource{
 					Name: res,
-					Target: autoscalingv2.MetricTarget{
-						Type:               autoscalingv2.UtilizationMetricType,
+					Target: metricTarget{
+						Type:               "Utilization",
 						AverageUtilization: ptr(int32(s.ScalingTarget)),
 					},
 				},
 			}},
-			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
-				ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(s.Cooldown))},
+			Behavior: &hpaBehavior{
+				ScaleDown: &hpaScalingRules{StabilizationWindowSeconds: ptr(int32(s.Cooldown))},
 			},
 		},
 	}

@@ -5,29 +5,23 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
 // YAML renders objs as one multi-document YAML stream, documents separated
-// by "---". Fields the server fills in (status, creationTimestamp) are left
-// out, so the output is what a user would write by hand.
-func YAML(objs []runtime.Object) ([]byte, error) {
+// by "---", with the keys of every mapping sorted. Fields the server fills
+// in and empty objects are left out, so the output is what a user would
+// write by hand.
+func YAML(objs []Object) ([]byte, error) {
 	var buf bytes.Buffer
 	for i, obj := range objs {
-		raw, err := json.Marshal(obj)
+		m, err := plain(obj)
 		if err != nil {
-			return nil, fmt.Errorf("export: encode %T: %w", obj, err)
+			return nil, err
 		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("export: decode %T: %w", obj, err)
-		}
-		delete(m, "status")
-		prune(m)
 		out, err := yaml.Marshal(m)
 		if err != nil {
-			return nil, fmt.Errorf("export: render %T: %w", obj, err)
+			return nil, fmt.Errorf("export: render %s: %w", obj.GetKind(), err)
 		}
 		if i > 0 {
 			buf.WriteString("---\n")
@@ -35,6 +29,22 @@ func YAML(objs []runtime.Object) ([]byte, error) {
 		buf.Write(out)
 	}
 	return buf.Bytes(), nil
+}
+
+// plain is obj's JSON as maps, without status, creationTimestamp, nulls
+// and empty objects.
+func plain(obj any) (map[string]any, error) {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("export: encode %T: %w", obj, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("export: decode %T: %w", obj, err)
+	}
+	delete(m, "status")
+	prune(m)
+	return m, nil
 }
 
 // prune drops creationTimestamp, nulls and the empty objects that
