@@ -3,8 +3,9 @@ FUZZTIME ?= 10s
 
 .PHONY: build build-shim test fuzz bench lint churn
 
+# A static binary: it runs on any Linux, in any image.
 build:
-	$(GO) build -o bin/ebb ./cmd/ebb
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ebb ./cmd/ebb
 
 # The shim build for container images: only `ebb run` and `ebb version`.
 build-shim:

@@ -300,8 +300,11 @@ func startEbbRun(ctx context.Context, o Options, tmp string, start func(string, 
 		return nil, err
 	}
 	bin := filepath.Join(tmp, name)
-	build := exec.CommandContext(ctx, "go", append(append([]string{"build"}, flags...), "-o", bin, "./cmd/ebb")...)
+	// Built as `make build` and `make build-shim` build: static, without
+	// file paths.
+	build := exec.CommandContext(ctx, "go", append(append([]string{"build", "-trimpath"}, flags...), "-o", bin, "./cmd/ebb")...)
 	build.Dir = o.Root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("bench: build %s: %w\n%s", name, err, out)
 	}

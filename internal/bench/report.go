@@ -49,7 +49,9 @@ func (r report) markdown() string {
 	fmt.Fprintf(&b, "Written by `make bench` (`go run ./internal/bench/cmd/ebb-bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Machine: %s.\n\n", r.Machine)
 	fmt.Fprintf(&b, "Method: one backend process (a minimal Go `net/http` server answering a 14-byte body), "+
-		"reached directly, through ebb and through nginx, all measured in the same run with %s: "+
+		"reached directly, through ebb and through nginx, all measured in the same run with %s; "+
+		"`ebb run` is the binary `make build` makes and its shim build the one `make build-shim` makes "+
+		"(both `CGO_ENABLED=0 go build -trimpath`): "+
 		"throughput with %d connections, latency with 1 connection; each measurement %v, "+
 		"%d rounds interleaved across targets, best round kept. CPU pinning: %s. "+
 		"nginx proxies with `upstream { keepalive 64; }`, `proxy_http_version 1.1`, `proxy_set_header Connection \"\"`, "+
@@ -136,7 +138,7 @@ func (r report) markdown() string {
 		b.WriteString("\n")
 		for _, l := range r.find(func(t *target) bool { return t.shimBuild }) {
 			peak := max(l.target.rss.RSS, l.target.rss.HWM)
-			fmt.Fprintf(&b, "- resident memory of the shim build (`go build -tags shim`, what container images run) under load: "+
+			fmt.Fprintf(&b, "- resident memory of the shim build (`make build-shim`, what container images run) under load: "+
 				"%.1f MB peak — target ≤ %.0f MB: %s; its throughput %s × nginx\n",
 				float64(peak)/1e6, targetRSS/1e6, verdict(float64(peak) <= targetRSS), ratio(l.throughput.RPS/bestNginx.throughput.RPS))
 		}
