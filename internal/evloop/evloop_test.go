@@ -581,46 +581,79 @@ func readRequest(br *bufio.Reader) *http.Request {
 	return req
 }
 
-// TestUpstreamDiesMidRequestIs502: a request the app took on a kept-alive
-// connection and then died with is resent once; when the resend is
-// refused, the answer is 502, not the policy's refusal: the refusal says
-// the request was not processed, and the first attempt may have been.
-func TestUpstreamDiesMidRequestIs502(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		br := bufio.NewReader(c)
-		if readRequest(br) == nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		if readRequest(br) == nil {
-			return
-		}
-		ln.Close() // the app exits while it holds the second request
-	}()
-	r := newRig(t, ln.Addr().String())
-	c := r.dial()
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if resp, body := r.send(c, br, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 200 || body != "ok" {
-		t.Fatalf("first request: %d %q", resp.StatusCode, body)
-	}
-	if resp, body := r.send(c, br, "GET /work HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 502 {
-		t.Errorf("request in flight when the app died: %d %q, want 502", resp.StatusCode, body)
-	}
-	<-done
-	if r.lim.InFlight() != 0 {
-		t.Errorf("slot kept: in flight %d", r.lim.InFlight())
+// TestResendAfterSilentClose: a request the app took on a kept-alive
+// connection and closed without answering is resent once (it is
+// idempotent). If the resend is refused, the app died with the request,
+// and the answer is 502, not the policy's refusal: that says the request
+// was not processed, and the first attempt may have been. If the app
+// answers the resend with its drain marker, it did not process it, and
+// the policy's refusal stands.
+func TestResendAfterSilentClose(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		resend func(ln net.Listener) // what the app does about the resend
+		code   int
+		body   string
+	}{
+		{"refused", func(ln net.Listener) { ln.Close() }, 502, "the app closed the connection without answering\n"},
+		{"drain marker", func(ln net.Listener) {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if readRequest(bufio.NewReader(c)) != nil {
+				io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nX-Ebb-Drain: 1\r\nContent-Length: 0\r\n\r\n")
+			}
+		}, 503, "refused\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				br := bufio.NewReader(c)
+				if readRequest(br) == nil {
+					c.Close()
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				if readRequest(br) == nil {
+					c.Close()
+					return
+				}
+				// The resend's connection is made (or refused) only after
+				// this one closes: prepare for it first.
+				next := make(chan struct{})
+				go func() { defer close(next); tc.resend(ln) }()
+				if tc.name == "refused" {
+					<-next
+				}
+				c.Close()
+				<-next
+			}()
+			r := newRig(t, ln.Addr().String())
+			c := r.dial()
+			defer c.Close()
+			br := bufio.NewReader(c)
+			if resp, body := r.send(c, br, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 200 || body != "ok" {
+				t.Fatalf("first request: %d %q", resp.StatusCode, body)
+			}
+			if resp, body := r.send(c, br, "GET /work HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != tc.code || body != tc.body {
+				t.Errorf("request the app closed its connection on: %d %q, want %d %q", resp.StatusCode, body, tc.code, tc.body)
+			}
+			<-done
+			if r.lim.InFlight() != 0 {
+				t.Errorf("slot kept: in flight %d", r.lim.InFlight())
+			}
+		})
 	}
 }

@@ -96,9 +96,11 @@ type Policy interface {
 	// Probe decides a request for Options.ReadyPath: Forward (without a
 	// slot) or Answer.
 	Probe() (Verdict, *Reply)
-	// Refused answers a request the upstream did not take: the connection
-	// was refused or closed before the request was sent, or the answer
-	// carried the drain marker.
+	// Refused answers a request the upstream did not process: the
+	// connection was refused or closed before the request was sent, or the
+	// answer carried the drain marker. (A resend refused after the first
+	// attempt went out is answered 502 instead: the app may have processed
+	// that attempt.)
 	Refused() *Reply
 	// KeepAlive reports whether client connections may stay open after
 	// the response being started.

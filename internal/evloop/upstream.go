@@ -34,6 +34,7 @@ type upstream struct {
 
 var (
 	badGateway = NewReply(http.StatusBadGateway, true, "the app's answer was cut short or malformed\n")
+	noAnswer   = NewReply(http.StatusBadGateway, true, "the app closed the connection without answering\n")
 )
 
 // getUpstream takes the most recently used pooled connection that is still
@@ -153,14 +154,23 @@ func (l *loop) attach(c *client, u *upstream) {
 	c.resp = response{}
 }
 
-// refused answers a request the upstream did not take. When an earlier
-// attempt went out (a resend is refused because the app died with it), the
-// answer is 502: the policy's refusal says the request was not processed.
+// refused answers a request the upstream did not take: its connection
+// was refused or closed before the request went out. When an earlier
+// attempt did go out (this is a resend after the app closed that
+// connection without answering), the app may have been processing it (it
+// died with it), so the answer is 502, not the policy's refusal, which
+// says the request was not processed.
 func (l *loop) refused(c *client) {
 	if c.reached {
-		l.fail(c)
+		l.failWith(c, noAnswer)
 		return
 	}
+	l.declined(c)
+}
+
+// declined answers a request the upstream did not process, with the
+// policy's refusal.
+func (l *loop) declined(c *client) {
 	l.closeUpstream(c)
 	l.release(c)
 	if !c.admitted && l.s.o.ProbeRefused != nil {
@@ -274,6 +284,8 @@ func (l *loop) upstreamEnded(c *client) bool {
 		// A pooled connection closed as the request went out: the app
 		// timed it out or is going away.
 		l.resend(c)
+	case c.resp.read == 0:
+		l.failWith(c, noAnswer)
 	default:
 		l.fail(c)
 	}
@@ -290,7 +302,10 @@ func (l *loop) resendable(c *client) bool {
 
 // fail answers 502 when nothing of the response was sent yet, else cuts
 // the connection.
-func (l *loop) fail(c *client) {
+func (l *loop) fail(c *client) { l.failWith(c, badGateway) }
+
+// failWith is fail with r as the 502.
+func (l *loop) failWith(c *client, r *Reply) {
 	if c.code != 0 {
 		l.abort(c)
 		return
@@ -298,7 +313,7 @@ func (l *loop) fail(c *client) {
 	l.closeUpstream(c)
 	l.release(c)
 	c.out = c.out[:0]
-	l.reply(c, badGateway)
+	l.reply(c, r)
 }
 
 // relay moves what the upstream sent to c.out. It returns false when it
@@ -332,7 +347,7 @@ func (l *loop) relay(c *client) bool {
 			return false
 		case h.drain && h.code == http.StatusServiceUnavailable:
 			c.out = c.out[:mark]
-			l.refused(c)
+			l.declined(c) // the app says it did not process it
 			return false
 		}
 		fr, keep := framingOf(&h, c.req.isHead)
