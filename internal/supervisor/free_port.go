@@ -21,28 +21,55 @@ import (
 //     reach that process (a connection to an ephemeral port can even
 //     connect to itself). Below the range, only a process asking for that
 //     very port can take it;
+//   - outside the ranges well-known services there are configured on
+//     (wellKnown), so the app does not take a port a service starting
+//     later needs;
 //   - never one this process handed out recently: two replicas started at
 //     once do not get the same port.
 //
 // When the ephemeral range starts too low to choose below it, FreePort
-// falls back to a port from the kernel.
+// takes ports from the kernel, with the same last two guarantees.
 func FreePort() (int, error) {
 	low := ephemeralLow()
-	if low-portFloor < 1000 {
-		return kernelPort()
-	}
+	below := low-portFloor >= 1000
 	for range 200 {
-		port := portFloor + rand.IntN(low-portFloor)
-		if recent.claim(port) && portFree(port) {
+		port := 0
+		if below {
+			port = portFloor + rand.IntN(low-portFloor)
+			if isWellKnown(port) {
+				continue
+			}
+		} else {
+			var err error
+			if port, err = kernelPort(); err != nil {
+				return 0, err
+			}
+		}
+		if recent.take(port) {
 			return port, nil
 		}
 	}
-	return 0, fmt.Errorf("supervisor: free port: none free between %d and %d", portFloor, low)
+	return 0, fmt.Errorf("supervisor: free port: none free below %d", low)
 }
 
 // portFloor is the lowest port FreePort chooses: below it are the ports
-// well-known services are configured on.
+// most services are configured on.
 const portFloor = 10000
+
+// wellKnown are port ranges between portFloor and the ephemeral range that
+// services commonly listen on, on a host or beside the app in a pod:
+// kubelet and the control plane, memcached, Istio's sidecar, MongoDB and
+// Kubernetes' NodePorts.
+var wellKnown = [][2]int{{10248, 10260}, {11211, 11212}, {15000, 15100}, {27017, 27020}, {30000, 32768}}
+
+func isWellKnown(port int) bool {
+	for _, r := range wellKnown {
+		if port >= r[0] && port < r[1] {
+			return true
+		}
+	}
+	return false
+}
 
 // ephemeralLow returns where the kernel's ephemeral port range starts.
 func ephemeralLow() int {
@@ -92,14 +119,17 @@ type recentPorts struct {
 	next int
 }
 
-// claim remembers port and reports whether it was not remembered already.
-func (r *recentPorts) claim(port int) bool {
+// take hands port out if it was not handed out recently and is free now.
+func (r *recentPorts) take(port int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.ring {
 		if p == port {
 			return false
 		}
+	}
+	if !portFree(port) {
+		return false
 	}
 	r.ring[r.next] = port
 	r.next = (r.next + 1) % len(r.ring)

@@ -167,9 +167,9 @@ func TestForwardSignals(t *testing.T) {
 	}
 }
 
-// TestFreePort: ports come from below the ephemeral range, can be bound
-// on all interfaces, and are never handed out twice in a row, even to
-// callers at once.
+// TestFreePort: ports come from below the ephemeral range and outside the
+// well-known ranges, can be bound on all interfaces, and are never handed
+// out twice in a row, even to callers at once.
 func TestFreePort(t *testing.T) {
 	low := ephemeralLow()
 	const n = 100
@@ -193,8 +193,8 @@ func TestFreePort(t *testing.T) {
 			t.Errorf("port %d handed out twice", p)
 		}
 		seen[p] = true
-		if low-portFloor >= 1000 && (p < portFloor || p >= low) {
-			t.Errorf("port %d outside [%d, %d), below the ephemeral range", p, portFloor, low)
+		if low-portFloor >= 1000 && (p < portFloor || p >= low || isWellKnown(p)) {
+			t.Errorf("port %d outside [%d, %d), below the ephemeral range, or well known", p, portFloor, low)
 		}
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(p))
 		if err != nil {
