@@ -6,8 +6,9 @@
 // sigs.k8s.io/yaml, never from text templates. The structs are local (see
 // manifest.go), with the JSON of the k8s.io/api and Knative types, so that
 // the ebb binary links neither Kubernetes' API packages nor
-// knative.dev/serving's Go module; the tests check every export against
-// the k8s.io/api types and a real API server.
+// knative.dev/serving's Go module. The tests decode every Kubernetes object
+// and every Knative container into the k8s.io/api types, and create every
+// export on a real API server (with Knative's CRDs) in a dry run.
 //
 // A config that cannot be expressed on the target is refused with a
 // *RefusedError listing every reason; what can be expressed only
@@ -90,7 +91,7 @@ func (r *refusals) err() error {
 func checkCommon(cfg *config.Config, opts Options, r *refusals) {
 	name := cfg.Deployment.Name
 	if !isDNSLabel(name) {
-		r.addf("[cerebrium.deployment] name %q is not a valid Kubernetes object name (an RFC 1123 label); use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit", name)
+		r.addf("[cerebrium.deployment] name %q is not a valid Kubernetes Service name (an RFC 1035 label); use lower-case letters, digits and '-', at most 63 characters, starting with a letter and ending with a letter or digit", name)
 	}
 	if p := cfg.Runtime.Custom.Port; p < 1 || p > 65535 {
 		r.addf("[cerebrium.runtime.custom] port %d is not a TCP port; use 1-65535", p)
@@ -128,11 +129,12 @@ func checkCommon(cfg *config.Config, opts Options, r *refusals) {
 	}
 }
 
-// isDNSLabel reports whether s is an RFC 1123 label, as Kubernetes requires
-// of object names: 1 to 63 lower-case letters, digits and '-', starting and
+// isDNSLabel reports whether s is an RFC 1035 label, as Kubernetes requires
+// of a Service's name (and so of every object ebb names after the app): 1
+// to 63 lower-case letters, digits and '-', starting with a letter and
 // ending with a letter or digit.
 func isDNSLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+	if len(s) == 0 || len(s) > 63 || !(s[0] >= 'a' && s[0] <= 'z') || s[len(s)-1] == '-' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -218,7 +218,7 @@ func TestRefused(t *testing.T) {
 			name: "bad name", target: "knative",
 			cfg:  func() *config.Config { return base("My_App") },
 			opts: img,
-			want: `export knative: /apps/My_App/cerebrium.toml cannot be expressed: [cerebrium.deployment] name "My_App" is not a valid Kubernetes object name (an RFC 1123 label); use lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit`,
+			want: `export knative: /apps/My_App/cerebrium.toml cannot be expressed: [cerebrium.deployment] name "My_App" is not a valid Kubernetes Service name (an RFC 1035 label); use lower-case letters, digits and '-', at most 63 characters, starting with a letter and ending with a letter or digit`,
 		},
 		{
 			name: "cpu metric without cpu", target: "kubernetes",

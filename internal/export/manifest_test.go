@@ -109,7 +109,7 @@ func TestQuantitiesAreCanonical(t *testing.T) {
 }
 
 // TestDNSLabelAsKubernetes: isDNSLabel accepts exactly the names
-// Kubernetes accepts as object names of these kinds.
+// Kubernetes accepts as a Service's name.
 func TestDNSLabelAsKubernetes(t *testing.T) {
 	names := []string{"", "a", "app", "my-app", "My_App", "-app", "app-", "a-b-c", "0abc", "abc0", "a.b",
 		"ünïcode", "a b", strings.Repeat("a", 63), strings.Repeat("a", 64), "UPPER", "x--y"}
@@ -122,7 +122,7 @@ func TestDNSLabelAsKubernetes(t *testing.T) {
 		names = append(names, string(b))
 	}
 	for _, name := range names {
-		if got, want := isDNSLabel(name), len(validation.IsDNS1123Label(name)) == 0; got != want {
+		if got, want := isDNSLabel(name), len(validation.IsDNS1035Label(name)) == 0; got != want {
 			t.Errorf("isDNSLabel(%q) = %v, Kubernetes says %v", name, got, want)
 		}
 	}
