@@ -167,6 +167,30 @@ var tchar = func() (t [256]bool) {
 	return t
 }()
 
+// validTarget reports whether an origin-form target is one net/http reads:
+// printable ASCII, and every '%' in the path (before any '?') followed by
+// two hex digits.
+func validTarget(t []byte) bool {
+	query := false
+	for i, c := range t {
+		switch {
+		case c <= ' ' || c >= 0x7f:
+			return false
+		case c == '?':
+			query = true
+		case c == '%' && !query:
+			if i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
 // parseRequest parses the request head at the start of b. It returns the
 // head's length (and fills r), needMore, or notOurs for anything the loops
 // leave to the general path: other versions, forms and framings, and every
@@ -197,10 +221,8 @@ func parseRequest(b []byte, r *request, maxBody int) int {
 	if sp2 <= 0 || rest[0] != '/' || string(rest[sp2+1:]) != "HTTP/1.1" {
 		return notOurs
 	}
-	for _, c := range rest[:sp2] {
-		if c <= ' ' || c >= 0x7f {
-			return notOurs
-		}
+	if !validTarget(rest[:sp2]) {
+		return notOurs
 	}
 	r.target = span{sp + 1, sp + 1 + sp2}
 	m := line[:sp]
