@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,7 +69,7 @@ func testUvicornWithoutSigtermHandling(t *testing.T, mode string) {
 	termAt := e.sigterm()
 
 	// Readiness flips at once; new requests get the drain answer.
-	time.Sleep(30 * time.Millisecond)
+	e.waitLog("refusing new requests", 5*time.Second)
 	ready := do(newClient(), "GET", e.url("/ready"))
 	if ready.code != http.StatusServiceUnavailable {
 		t.Errorf("/ready after SIGTERM: %d %v, want 503", ready.code, ready.err)
@@ -107,7 +108,7 @@ func TestSeedPatternBehindEbbRun(t *testing.T) {
 	slow := goDo(newClient(), e.url("/sleep?s=1"))
 	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
 	e.sigterm()
-	time.Sleep(30 * time.Millisecond)
+	e.waitLog("refusing new requests", 5*time.Second)
 	assertDrainAnswer(t, do(newClient(), "POST", e.url("/hello")))
 	if r := <-slow; r.code != http.StatusOK {
 		t.Errorf("in-flight: %d %v, want 200", r.code, r.err)
@@ -272,7 +273,7 @@ func TestStreamAndWebSocketDrain(t *testing.T) {
 	}
 	e.waitMetric("ebb_run_requests_in_flight", 2, 5*time.Second)
 	e.sigterm()
-	time.Sleep(50 * time.Millisecond)
+	e.waitLog("refusing new requests", 5*time.Second)
 	assertDrainAnswer(t, do(newClient(), "GET", e.url("/")))
 
 	// The WebSocket keeps working during the drain.
@@ -470,15 +471,23 @@ func TestLameDuck(t *testing.T) {
 	slow := goDo(newClient(), e.url("/sleep?d=1500ms")) // keeps the drain going past the lame duck
 	e.waitMetric("ebb_run_requests_in_flight", 1, 5*time.Second)
 	termAt := e.sigterm()
-	time.Sleep(50 * time.Millisecond)
+	e.waitLog("readiness now answers 503", 5*time.Second)
 	if r := do(newClient(), "GET", e.url("/ready")); r.code != http.StatusServiceUnavailable {
 		t.Errorf("/ready in the lame-duck period: %d, want 503", r.code)
 	}
 	if r := do(newClient(), "GET", e.url("/")); r.code != 200 && time.Since(termAt) < 600*time.Millisecond {
 		t.Errorf("request in the lame-duck period: %d %v, want 200", r.code, r.err)
 	}
-	time.Sleep(time.Until(termAt.Add(900 * time.Millisecond)))
+	e.waitLog("refusing new requests", 5*time.Second)
 	assertDrainAnswer(t, do(newClient(), "GET", e.url("/")))
+	// Not before the lame-duck period, as ebb run counts it from the signal.
+	m := regexp.MustCompile(`refusing new requests.* after=(\S+)`).FindStringSubmatch(e.out.String())
+	if m == nil {
+		t.Fatalf("no after= on the refusing line:\n%s", e.out.String())
+	}
+	if after, err := time.ParseDuration(m[1]); err != nil || after < 700*time.Millisecond {
+		t.Errorf("refusing new requests %s after SIGTERM (%v), want after the 700ms lame-duck period", m[1], err)
+	}
 	if r := <-slow; r.code != 200 {
 		t.Errorf("in-flight request: %d %v, want 200", r.code, r.err)
 	}

@@ -64,7 +64,8 @@ func TestExitsPromptlyWithQuietConnections(t *testing.T) {
 	e.wait(5 * time.Second)
 	took := e.exitAt.Sub(termAt)
 	t.Logf("exited %v after SIGTERM with %d quiet connections open", took.Round(time.Millisecond), len(quiet))
-	if took > 500*time.Millisecond {
+	// Well short of the 5 s a server's Shutdown would wait on them.
+	if took > 2*time.Second {
 		t.Errorf("exited %v after SIGTERM, want at once (no waiting on connections without a request)", took)
 	}
 	if e.code != 0 {
