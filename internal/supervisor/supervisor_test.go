@@ -95,8 +95,9 @@ func TestSignalGroupReachesShellChild(t *testing.T) {
 }
 
 func TestKillIgnoresTrap(t *testing.T) {
-	p := start(t, Options{Argv: []string{"sh", "-c", `trap "" TERM; sleep 30 & wait; sleep 30`}})
-	time.Sleep(50 * time.Millisecond)
+	var out testapps.Output
+	p := start(t, Options{Argv: []string{"sh", "-c", `trap "" TERM; echo ready; sleep 30 & wait; sleep 30`}, Stdout: &out})
+	waitOutput(t, &out, "ready") // the trap is set
 	_ = p.SignalGroup(syscall.SIGTERM)
 	select {
 	case <-p.Done():
@@ -149,9 +150,7 @@ func TestForwardSignals(t *testing.T) {
 	var mu sync.Mutex
 	stop := ForwardSignals(p, func(s os.Signal) { mu.Lock(); forwarded = append(forwarded, s); mu.Unlock() })
 	defer stop()
-	for !strings.Contains(out.String(), "ready") {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOutput(t, &out, "ready")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +204,18 @@ func TestFreePort(t *testing.T) {
 	}
 	if len(seen) != n {
 		t.Errorf("%d ports, want %d", len(seen), n)
+	}
+}
+
+// waitOutput waits up to 5 s for out to contain s.
+func waitOutput(t *testing.T, out *testapps.Output, s string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output %q never contained %q", out.String(), s)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
