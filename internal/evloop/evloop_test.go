@@ -201,14 +201,22 @@ func TestCloseDelimitedResponse(t *testing.T) {
 // connection after a while (or after each answer) costs no request.
 func TestUpstreamClosesKeptAliveConnections(t *testing.T) {
 	var served atomic.Int64
+	var closing atomic.Int32 // silent closes answered but not yet done
 	up := rawUpstream(t, func(c net.Conn, _ *http.Request) bool {
 		n := served.Add(1)
 		if n%3 == 0 {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 			return false
 		}
+		if n%5 == 0 { // close silently after this one
+			closing.Add(1)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			c.Close()
+			closing.Add(-1)
+			return false
+		}
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		return n%5 != 0 // close silently after this one
+		return true
 	})
 	r := newRig(t, up)
 	c := r.dial()
@@ -220,8 +228,11 @@ func TestUpstreamClosesKeptAliveConnections(t *testing.T) {
 		// never sent twice, so it is only safe once the close has arrived
 		// (as with an app's idle timeout): it finds the connection checked.
 		method := [2]string{"GET", "POST"}[i%2]
-		if method == "POST" {
-			time.Sleep(2 * time.Millisecond)
+		for deadline := time.Now().Add(5 * time.Second); method == "POST" && closing.Load() > 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the upstream never closed its connection")
+			}
+			time.Sleep(100 * time.Microsecond)
 		}
 		resp, body := r.send(c, br, method+" / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
 		if resp.StatusCode != 200 || body != "ok" {
