@@ -294,8 +294,19 @@ func TestLameDuckServesThenRefuses(t *testing.T) {
 			t.Fatalf("during the lame-duck period: %d %q close=%v; want 200 hello with Connection: close", resp.StatusCode, body, resp.Close)
 		}
 	}
-	time.Sleep(time.Until(t0.Add(lameDuck + 50*time.Millisecond)))
-	resp, _ = h.mustGet("/hello")
+	// Refusals start when the lame-duck period ends, counted from when
+	// the drain began (after t0), however late the timer fires.
+	time.Sleep(time.Until(t0.Add(lameDuck)))
+	for {
+		resp, _ = h.mustGet("/hello")
+		if resp.StatusCode != 200 {
+			break
+		}
+		if time.Since(t0) > lameDuck+2*time.Second {
+			t.Fatalf("still served %v after the stop, with a %v lame-duck period", time.Since(t0), lameDuck)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	assertDrainRefusal(t, resp, true)
 
 	b.Release()
@@ -320,10 +331,10 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 	})
 	const grace = time.Second // default reserve: 100ms
 	h := start(t, graceful.Options{GracePeriod: grace}, handler)
-	var hookLeft time.Duration
+	var hookDeadline, hookAt time.Time
 	h.g.OnShutdown(func(ctx context.Context) error {
-		d, _ := ctx.Deadline()
-		hookLeft = time.Until(d)
+		hookDeadline, _ = ctx.Deadline()
+		hookAt = time.Now()
 		return nil
 	})
 	req := h.goGet("/forever")
@@ -334,7 +345,9 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 	if !errors.Is(o.cause, graceful.ErrGracePeriodExpired) {
 		t.Errorf("cancellation cause %v, want ErrGracePeriodExpired", o.cause)
 	}
-	if d := o.at.Sub(t0); d < 890*time.Millisecond || d > 1000*time.Millisecond {
+	// Not before grace - reserve; the upper bound only tells a
+	// cancellation from none, as a loaded machine fires timers late.
+	if d := o.at.Sub(t0); d < 890*time.Millisecond || d > 2*time.Second {
 		t.Errorf("request cancelled %v after the stop, want 900ms (grace 1s - reserve 100ms)", d)
 	}
 	if r := <-req; r.code != 503 {
@@ -344,11 +357,16 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := at.Sub(o.at); d > 100*time.Millisecond {
-		t.Errorf("Serve returned %v after the cancellation, want < 100ms", d)
+	if d := at.Sub(o.at); d > time.Second {
+		t.Errorf("Serve returned %v after the cancellation, want at once", d)
 	}
-	if hookLeft <= 0 || hookLeft > 100*time.Millisecond {
-		t.Errorf("hook had %v left, want most of the 100ms reserve", hookLeft)
+	// The hook runs after the cancellation, with the grace period's end
+	// as its deadline: the reserve is what it has.
+	if d := hookDeadline.Sub(t0); d < grace || d > grace+500*time.Millisecond {
+		t.Errorf("hook deadline %v after the stop, want the end of the 1s grace period", d)
+	}
+	if hookAt.Before(o.at) {
+		t.Errorf("hook ran %v before the requests were cancelled", o.at.Sub(hookAt))
 	}
 }
 
@@ -532,9 +550,11 @@ func TestSignalStartsDrain(t *testing.T) {
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-h.g.Draining()
-	if d := time.Since(t0); d > 50*time.Millisecond {
-		t.Errorf("drain began %v after SIGTERM, want < 50ms", d)
+	select {
+	case <-h.g.Draining():
+		t.Logf("drain began %v after SIGTERM", time.Since(t0))
+	case <-time.After(5 * time.Second):
+		t.Fatal("no drain 5s after SIGTERM")
 	}
 	b.Release()
 	if r := <-inflight; r.code != 200 || r.body != "done" {
