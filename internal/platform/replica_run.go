@@ -180,6 +180,9 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 		case <-inc.inst.Done():
 			return errExited
 		case <-readyT.C:
+			if exited(inc.inst) {
+				return errExited // never probe a dead process's port
+			}
 			err := ready.Check(ctx)
 			switch {
 			case err != nil && r.routable.Load() && !r.isLeaving():
@@ -192,6 +195,9 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 			if health == nil {
 				continue
 			}
+			if exited(inc.inst) {
+				return errExited
+			}
 			err := health.Check(ctx)
 			if err == nil {
 				healthFails = 0
@@ -202,6 +208,17 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 				return fmt.Errorf("health check failed %d times: %w", healthFails, err)
 			}
 		}
+	}
+}
+
+// exited reports whether inst's process has exited. serve's select picks
+// at random among ready cases, so a tick can come before the exit.
+func exited(inst Instance) bool {
+	select {
+	case <-inst.Done():
+		return true
+	default:
+		return false
 	}
 }
 
