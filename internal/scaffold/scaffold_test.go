@@ -273,7 +273,9 @@ func TestScaffoldedAppRunsAndDrains(t *testing.T) {
 	if err := Write(dir, files); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	// Generous: on a small machine the build competes with the other
+	// packages' tests.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// Offline: graceful needs only the standard library, and the go.mod
 	// files of ebb's own requirements are in the module cache.
