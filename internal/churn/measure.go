@@ -40,6 +40,18 @@ type Measurement struct {
 	// Leftover counts process groups the platform left behind (and
 	// Measure killed); it should be 0.
 	Leftover int
+	// Scenario is the churn run's shape; CycleBurst requests of
+	// CycleBurstSeconds each make the scale-out of every cycle.
+	Scenario          Options
+	CycleBurst        int
+	CycleBurstSeconds float64
+}
+
+// scenario is what Measure runs.
+var scenario = Options{
+	Idle: 2 * time.Second, Burst: 6, BurstSeconds: 3,
+	Load:   Mix{Hello: 2, Slow: 2, Stream: 2, Long: 1.5},
+	Steady: 4 * time.Second, ZeroLimit: 60 * time.Second,
 }
 
 // appTOML is the measured app: the hello binary scaled from zero by
@@ -77,7 +89,7 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 		progress = io.Discard
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(progress, format+"\n", args...) }
-	m := &Measurement{Machine: machine()}
+	m := &Measurement{Machine: machine(), Scenario: scenario, CycleBurst: 6, CycleBurstSeconds: 2}
 
 	dir, err := os.MkdirTemp("", "ebb-churn")
 	if err != nil {
@@ -151,18 +163,15 @@ func Measure(ctx context.Context, o MeasureOptions) (*Measurement, error) {
 	base := p.RouterURL() + "/churn"
 	m.Machine.LoadBefore = loadAvg()
 	logf("churn run (about a minute)…")
-	m.Churn, err = Run(ctx, app, base, Options{
-		Idle: 2 * time.Second, Burst: 6, BurstSeconds: 3,
-		Load:   Mix{Hello: 2, Slow: 2, Stream: 2, Long: 1.5},
-		Steady: 4 * time.Second, Next: next, ZeroLimit: 60 * time.Second,
-		Logf: logf,
-	})
+	run := m.Scenario
+	run.Next, run.Logf = next, logf
+	m.Churn, err = Run(ctx, app, base, run)
 	if err != nil {
 		return m, errors.Join(fmt.Errorf("measure: %w", err), stopAll())
 	}
 	logf("%s", m.Churn.Summary())
 	logf("%d cold start + burst cycles (about 15 s each)…", o.Cycles)
-	m.Cycles, err = Cycles(ctx, app, base, o.Cycles, 6, 2, 60*time.Second, logf)
+	m.Cycles, err = Cycles(ctx, app, base, o.Cycles, m.CycleBurst, m.CycleBurstSeconds, 60*time.Second, logf)
 	m.Machine.LoadAfter = loadAvg()
 	if err != nil {
 		return m, errors.Join(fmt.Errorf("measure: %w", err), stopAll())

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebb-run/ebb/config"
+	"github.com/ebb-run/ebb/internal/probe"
 )
 
 func sampleResult() *Result {
@@ -97,5 +100,34 @@ func TestFigureMedianAndMax(t *testing.T) {
 	}
 	if v := verdict(25*time.Millisecond, 20*time.Millisecond); v != "missed by 5.0 ms" {
 		t.Errorf("verdict %q", v)
+	}
+}
+
+// TestSectionDescribesWhatRan: the section's prose takes the scenario and
+// the probe schedule from what Measure runs, and formats every value.
+func TestSectionDescribesWhatRan(t *testing.T) {
+	cold := ColdStart{Total: 300 * time.Millisecond, Overhead: 25 * time.Millisecond, Detect: 4 * time.Millisecond, Handoff: 21 * time.Millisecond, Split: true}
+	so := ScaleOut{ToDesired: 100 * time.Millisecond, ToStarted: 110 * time.Millisecond, ToReady: 400 * time.Millisecond, AppStart: 280 * time.Millisecond, Overhead: 120 * time.Millisecond}
+	m := &Measurement{
+		Scaling:  config.Scaling{MinReplicas: 0, MaxReplicas: 4, ReplicaConcurrency: 1, RollOutDurationSeconds: 3},
+		TOML:     appTOML,
+		Churn:    &Result{Sent: 100, ScaleOut: so, ColdStart: cold, Phases: []Phase{{Name: "idle", End: time.Second}}},
+		Cycles:   []Cycle{{ColdStart: cold, ScaleOut: so}},
+		Scenario: scenario, CycleBurst: 6, CycleBurstSeconds: 2,
+	}
+	got := m.Section("churn.svg")
+	for _, want := range []string{
+		"2s idle at zero replicas; a burst of 6 concurrent 3 s `GET /slow`",
+		"2 sending `POST /hello`, 2 sending 1.5 s `GET /slow`",
+		"stepped over 3 s", "a burst of 6 concurrent 2 s `GET /slow`",
+		"probes every " + probe.DefaultBackoff.Initial.String(),
+		"The 20 ms target is exceeded in 2 of 2 cold starts",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("section lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "%!") {
+		t.Errorf("section has a formatting error:\n%s", got)
 	}
 }
