@@ -329,12 +329,15 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 		cancelled <- outcome{time.Now(), context.Cause(r.Context())}
 		http.Error(w, "cancelled", http.StatusServiceUnavailable)
 	})
-	const grace = time.Second // default reserve: 100ms
-	h := start(t, graceful.Options{GracePeriod: grace}, handler)
+	// A reserve as long as the wait for cancellation, so that "at once
+	// after the cancellation" and "at the deadline" are a second apart.
+	const grace, reserve = 2 * time.Second, time.Second
+	h := start(t, graceful.Options{GracePeriod: grace, CleanupReserve: reserve}, handler)
 	var hookDeadline, hookAt time.Time
+	var hookErr error
 	h.g.OnShutdown(func(ctx context.Context) error {
 		hookDeadline, _ = ctx.Deadline()
-		hookAt = time.Now()
+		hookAt, hookErr = time.Now(), ctx.Err()
 		return nil
 	})
 	req := h.goGet("/forever")
@@ -345,10 +348,9 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 	if !errors.Is(o.cause, graceful.ErrGracePeriodExpired) {
 		t.Errorf("cancellation cause %v, want ErrGracePeriodExpired", o.cause)
 	}
-	// Not before grace - reserve; the upper bound only tells a
-	// cancellation from none, as a loaded machine fires timers late.
-	if d := o.at.Sub(t0); d < 890*time.Millisecond || d > 2*time.Second {
-		t.Errorf("request cancelled %v after the stop, want 900ms (grace 1s - reserve 100ms)", d)
+	// Not before grace - reserve, and before the deadline.
+	if d := o.at.Sub(t0); d < grace-reserve-10*time.Millisecond || d >= grace {
+		t.Errorf("request cancelled %v after the stop, want %v (grace %v - reserve %v)", d, grace-reserve, grace, reserve)
 	}
 	if r := <-req; r.code != 503 {
 		t.Errorf("cancelled request answered %d %v, want its handler's 503", r.code, r.err)
@@ -357,16 +359,17 @@ func TestGracePeriodCancelsRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := at.Sub(o.at); d > time.Second {
+	// At once after the cancellation, not at the deadline a second later.
+	if d := at.Sub(o.at); d > reserve/2 {
 		t.Errorf("Serve returned %v after the cancellation, want at once", d)
 	}
-	// The hook runs after the cancellation, with the grace period's end
-	// as its deadline: the reserve is what it has.
+	// The hook runs after the cancellation, before the deadline, with the
+	// grace period's end as its deadline: the reserve is what it has.
 	if d := hookDeadline.Sub(t0); d < grace || d > grace+500*time.Millisecond {
-		t.Errorf("hook deadline %v after the stop, want the end of the 1s grace period", d)
+		t.Errorf("hook deadline %v after the stop, want the end of the %v grace period", d, grace)
 	}
-	if hookAt.Before(o.at) {
-		t.Errorf("hook ran %v before the requests were cancelled", o.at.Sub(hookAt))
+	if hookAt.Before(o.at) || hookErr != nil {
+		t.Errorf("hook ran %v after the cancellation with its context %v; want after it, with time left", hookAt.Sub(o.at), hookErr)
 	}
 }
 
