@@ -185,6 +185,8 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 			}
 			err := ready.Check(ctx)
 			switch {
+			case exited(inc.inst):
+				return errExited // it died during the check: a crash, whatever the check said
 			case err != nil && r.routable.Load() && !r.isLeaving():
 				r.app.logf("%s: readiness check failed, out of routing: %v", r.ID, err)
 				r.closeGate()
@@ -199,6 +201,9 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 				return errExited
 			}
 			err := health.Check(ctx)
+			if exited(inc.inst) {
+				return errExited
+			}
 			if err == nil {
 				healthFails = 0
 				continue
@@ -211,8 +216,9 @@ func (r *Replica) serve(ctx context.Context, inc *incarnation) error {
 	}
 }
 
-// exited reports whether inst's process has exited. serve's select picks
-// at random among ready cases, so a tick can come before the exit.
+// exited reports whether inst's process has exited (and been reaped).
+// serve's select picks at random among ready cases, so a tick can come
+// before the exit, and a process can die during a check.
 func exited(inst Instance) bool {
 	select {
 	case <-inst.Done():
