@@ -33,23 +33,21 @@ func FreePort() (int, error) {
 	low := ephemeralLow()
 	below := low-portFloor >= 1000
 	for range 200 {
-		port := 0
-		if below {
-			port = portFloor + rand.IntN(low-portFloor)
-			if isWellKnown(port) {
-				continue
-			}
-		} else {
+		port := portFloor + rand.IntN(max(low-portFloor, 1))
+		if !below {
 			var err error
 			if port, err = kernelPort(); err != nil {
 				return 0, err
 			}
 		}
-		if recent.take(port) {
+		if !isWellKnown(port) && recent.take(port) {
 			return port, nil
 		}
 	}
-	return 0, fmt.Errorf("supervisor: free port: none free below %d", low)
+	if !below {
+		return 0, fmt.Errorf("supervisor: free port: the kernel gave no port that is free, not well known and not handed out recently")
+	}
+	return 0, fmt.Errorf("supervisor: free port: none free between %d and %d", portFloor, low)
 }
 
 // portFloor is the lowest port FreePort chooses: below it are the ports
