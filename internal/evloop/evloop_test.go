@@ -210,9 +210,12 @@ func TestUpstreamClosesKeptAliveConnections(t *testing.T) {
 		}
 		if n%5 == 0 { // close silently after this one
 			closing.Add(1)
+			defer closing.Add(-1)
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			c.Close()
-			closing.Add(-1)
+			// Done once the proxy has seen the close and dropped its end
+			// (whatever it sent meanwhile is discarded, unanswered).
+			c.(*net.TCPConn).CloseWrite()
+			io.Copy(io.Discard, c)
 			return false
 		}
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -226,7 +229,8 @@ func TestUpstreamClosesKeptAliveConnections(t *testing.T) {
 		// GETs go back to back: a silent close may still be on its way
 		// when the next one goes out, and the GET is resent. A POST is
 		// never sent twice, so it is only safe once the close has arrived
-		// (as with an app's idle timeout): it finds the connection checked.
+		// (as with an app's idle timeout): it waits until the proxy has
+		// dropped the closed connection.
 		method := [2]string{"GET", "POST"}[i%2]
 		for deadline := time.Now().Add(5 * time.Second); method == "POST" && closing.Load() > 0; {
 			if time.Now().After(deadline) {
