@@ -419,8 +419,9 @@ func TestConcurrencyLimitHolds(t *testing.T) {
 // TestClientGoneMidRequest: the request is cancelled; its slot comes back,
 // Done reports no status.
 func TestClientGoneMidRequest(t *testing.T) {
-	gone := make(chan struct{})
+	started, gone := make(chan struct{}), make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
 		<-r.Context().Done()
 		close(gone)
 	}))
@@ -428,8 +429,10 @@ func TestClientGoneMidRequest(t *testing.T) {
 	r := newRig(t, hostOf(up))
 	c := r.dial()
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-	for r.lim.InFlight() == 0 {
-		time.Sleep(time.Millisecond)
+	select { // the app holds the request
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the upstream")
 	}
 	c.Close()
 	if codes := r.pol.doneCodes(t, 1); codes[0] != 0 {
