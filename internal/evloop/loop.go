@@ -33,6 +33,7 @@ const (
 // touched only by that thread.
 type loop struct {
 	s   *Server
+	up  unix.Sockaddr // the upstream's address, the loop's own: Connect writes into it
 	ep  int
 	wr  [2]int // a pipe: writing wr[1] wakes the loop
 	evs []unix.EpollEvent
@@ -67,7 +68,12 @@ func newLoop(s *Server) (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{s: s, ep: ep, evs: make([]unix.EpollEvent, 256), accepting: true}
+	up, err := sockaddr(s.o.Upstream)
+	if err != nil {
+		_ = unix.Close(ep)
+		return nil, err
+	}
+	l := &loop{s: s, up: up, ep: ep, evs: make([]unix.EpollEvent, 256), accepting: true}
 	if err := unix.Pipe2(l.wr[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		_ = unix.Close(ep)
 		return nil, err

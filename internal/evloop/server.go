@@ -152,7 +152,6 @@ type Options struct {
 type Server struct {
 	o     Options
 	lfd   int
-	up    unix.Sockaddr
 	loops []*loop
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -174,8 +173,7 @@ func New(o Options) (*Server, error) {
 	if o.Listener == nil || o.Policy == nil || o.Limiter == nil || o.HandOff == nil || o.QueueFull == nil {
 		return nil, errors.New("evloop: Listener, Policy, Limiter, QueueFull and HandOff are required")
 	}
-	up, err := sockaddr(o.Upstream)
-	if err != nil {
+	if _, err := sockaddr(o.Upstream); err != nil {
 		return nil, err
 	}
 	if o.Loops <= 0 {
@@ -197,7 +195,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, lfd: lfd, up: up}
+	s := &Server{o: o, lfd: lfd}
 	for range o.Loops {
 		l, err := newLoop(s)
 		if err != nil {

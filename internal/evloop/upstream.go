@@ -65,7 +65,7 @@ func alive(fd int) bool {
 
 func (l *loop) dial() (*upstream, error) {
 	family := unix.AF_INET
-	if _, ok := l.s.up.(*unix.SockaddrInet6); ok {
+	if _, ok := l.up.(*unix.SockaddrInet6); ok {
 		family = unix.AF_INET6
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -74,7 +74,7 @@ func (l *loop) dial() (*upstream, error) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	connecting := false
-	switch err := unix.Connect(fd, l.s.up); err {
+	switch err := unix.Connect(fd, l.up); err {
 	case nil:
 	case unix.EINPROGRESS:
 		connecting = true
