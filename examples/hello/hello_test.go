@@ -122,19 +122,17 @@ func startApp(t *testing.T, env ...string) *app {
 }
 
 // drainTook is how long the app says its drain took, from its log line
-// "graceful: stopped took=…"; it fails the test when there is none.
+// "graceful: stopped" took=…; it fails the test when there is none.
 func (a *app) drainTook() time.Duration {
 	a.t.Helper()
-	m := regexp.MustCompile(`"graceful: stopped" took=(\S+)`).FindStringSubmatch(a.logs.String())
-	if m == nil {
-		a.t.Fatalf("no \"graceful: stopped\" line in the app's output:\n%s", a.logs.String())
-	}
-	d, err := time.ParseDuration(m[1])
-	if err != nil {
-		a.t.Fatalf("graceful: stopped took=%q: %v", m[1], err)
+	d, ok := a.logs.Duration(drainTookRE)
+	if !ok {
+		a.t.Fatalf("no \"graceful: stopped\" took= line in the app's output:\n%s", a.logs.String())
 	}
 	return d
 }
+
+var drainTookRE = regexp.MustCompile(`"graceful: stopped" took=(\S+)`)
 
 func (a *app) signal(sig syscall.Signal) time.Time {
 	a.t.Helper()

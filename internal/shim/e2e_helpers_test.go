@@ -232,16 +232,14 @@ func (e *ebbRun) waitLog(s string, within time.Duration) {
 // signal, as it logs it.
 func (e *ebbRun) refusingAfter() time.Duration {
 	e.t.Helper()
-	m := regexp.MustCompile(`refusing new requests.* after=(\S+)`).FindStringSubmatch(e.out.String())
-	if m == nil {
-		e.t.Fatalf("no after= on a refusing line:\n%s", e.out.String())
-	}
-	d, err := time.ParseDuration(m[1])
-	if err != nil {
-		e.t.Fatalf("refusing line after=%q: %v", m[1], err)
+	d, ok := e.out.Duration(refusingRE)
+	if !ok {
+		e.t.Fatalf("no refusing line with after=:\n%s", e.out.String())
 	}
 	return d
 }
+
+var refusingRE = regexp.MustCompile(`refusing new requests.* after=(\S+)`)
 
 // assertGroupGone checks that no process of the app's group is left.
 func (e *ebbRun) assertGroupGone() {

@@ -132,7 +132,7 @@ func (p *loopPolicy) Admit(stage evloop.Stage) (evloop.Verdict, *evloop.Reply) {
 		return evloop.Answer, replyExited
 	case st >= stateDraining:
 		return evloop.Answer, replyDrained
-	case st == stateStarting || !s.isReady():
+	case !s.isReady():
 		// Not ready yet (SIGTERM may have come first: the lame duck
 		// still waits for the app, as ServeHTTP's awaitReady does).
 		if !s.initDeadline.IsZero() && !time.Now().Before(s.initDeadline) {

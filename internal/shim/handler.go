@@ -36,7 +36,7 @@ func (s *shim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.m.observe(http.StatusServiceUnavailable, time.Since(start))
 		return
 	}
-	if (st == stateStarting || !s.isReady()) && !s.awaitReady(w, r, start) {
+	if !s.isReady() && !s.awaitReady(w, r, start) {
 		return
 	}
 	if err := s.lim.Acquire(r.Context()); err != nil {

@@ -2,7 +2,9 @@ package testapps
 
 import (
 	"bytes"
+	"regexp"
 	"sync"
+	"time"
 )
 
 // Output collects a child process's output: the copier goroutines of
@@ -23,4 +25,16 @@ func (o *Output) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.String()
+}
+
+// Duration finds the first line of the output that re matches and parses
+// its first submatch as a duration (a logged "took=1.5s", for example); ok
+// is false when no line matches or the submatch is no duration.
+func (o *Output) Duration(re *regexp.Regexp) (d time.Duration, ok bool) {
+	m := re.FindStringSubmatch(o.String())
+	if len(m) < 2 {
+		return 0, false
+	}
+	d, err := time.ParseDuration(m[1])
+	return d, err == nil
 }
