@@ -26,6 +26,13 @@ type typeMeta struct {
 
 func (m typeMeta) GetKind() string { return m.Kind }
 
+// object is a Kubernetes object ebb writes: its kind, metadata and spec.
+type object[S any] struct {
+	typeMeta `json:",inline"`
+	Metadata objectMeta `json:"metadata"`
+	Spec     S          `json:"spec"`
+}
+
 type objectMeta struct {
 	Name        string            `json:"name,omitempty"`
 	Namespace   string            `json:"namespace,omitempty"`
@@ -54,11 +61,7 @@ type labelSelector struct {
 }
 
 // service is a core/v1 Service.
-type service struct {
-	typeMeta `json:",inline"`
-	Metadata objectMeta  `json:"metadata"`
-	Spec     serviceSpec `json:"spec"`
-}
+type service = object[serviceSpec]
 
 type serviceSpec struct {
 	Ports    []servicePort     `json:"ports,omitempty"`
@@ -73,11 +76,7 @@ type servicePort struct {
 }
 
 // deployment is an apps/v1 Deployment.
-type deployment struct {
-	typeMeta `json:",inline"`
-	Metadata objectMeta     `json:"metadata"`
-	Spec     deploymentSpec `json:"spec"`
-}
+type deployment = object[deploymentSpec]
 
 type deploymentSpec struct {
 	Replicas                *int32             `json:"replicas,omitempty"`
@@ -154,11 +153,7 @@ type tcpSocketAction struct {
 }
 
 // podDisruptionBudget is a policy/v1 PodDisruptionBudget.
-type podDisruptionBudget struct {
-	typeMeta `json:",inline"`
-	Metadata objectMeta `json:"metadata"`
-	Spec     pdbSpec    `json:"spec"`
-}
+type podDisruptionBudget = object[pdbSpec]
 
 type pdbSpec struct {
 	Selector                   *labelSelector `json:"selector,omitempty"`
@@ -167,11 +162,7 @@ type pdbSpec struct {
 }
 
 // horizontalPodAutoscaler is an autoscaling/v2 HorizontalPodAutoscaler.
-type horizontalPodAutoscaler struct {
-	typeMeta `json:",inline"`
-	Metadata objectMeta `json:"metadata"`
-	Spec     hpaSpec    `json:"spec"`
-}
+type horizontalPodAutoscaler = object[hpaSpec]
 
 type hpaSpec struct {
 	ScaleTargetRef crossVersionObjectReference `json:"scaleTargetRef"`
@@ -212,11 +203,7 @@ type hpaScalingRules struct {
 
 // knativeService is the part of a serving.knative.dev/v1 Service that ebb
 // writes; its JSON matches Knative's own types.
-type knativeService struct {
-	typeMeta `json:",inline"`
-	Metadata objectMeta         `json:"metadata"`
-	Spec     knativeServiceSpec `json:"spec"`
-}
+type knativeService = object[knativeServiceSpec]
 
 type knativeServiceSpec struct {
 	Template knativeRevisionTemplate `json:"template"`
