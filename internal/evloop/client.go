@@ -82,7 +82,11 @@ func (l *loop) readRequest(c *client) bool {
 	o := &l.s.o
 	for {
 		if len(c.in) > 0 {
-			switch n := parseRequest(c.in, &c.req, o.MaxBody); {
+			n := 0 // the head was parsed on an earlier read; the body was short
+			if c.req.total == 0 {
+				n = parseRequest(c.in, &c.req, o.MaxBody)
+			}
+			switch {
 			case n == needMore:
 				if len(c.in) == cap(c.in) {
 					if len(c.in) >= maxHead {
@@ -172,6 +176,13 @@ func (l *loop) decided(c *client, v Verdict, r *Reply) {
 		l.held = append(l.held, c)
 	case Forward:
 		if !c.admitted || c.slot {
+			l.forward(c)
+			return
+		}
+		if l.s.o.Limiter.TryAcquire() {
+			// A free slot: no place in the queue, and no closure to
+			// allocate for one.
+			c.slot = true
 			l.forward(c)
 			return
 		}
