@@ -41,6 +41,7 @@ func (s *shim) awaitAppReady(ctx context.Context, startedAt time.Time) {
 			case <-initTimeout:
 				s.log.Warn("the app is not ready within the initialization timeout; requests waiting for it get 503",
 					"timeout", s.o.InitTimeout, "last_result", c.last())
+				s.fast.kick() // the loops answer the requests they hold (this timer starts after initDeadline is set)
 			}
 		}
 	}()

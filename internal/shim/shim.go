@@ -268,11 +268,6 @@ func Run(ctx context.Context, o Options) error {
 		endBase(cause)
 		s.fast.end(cause)
 	}
-	if o.InitTimeout > 0 {
-		// Requests the loops hold for readiness are answered 503 then.
-		t := time.AfterFunc(o.InitTimeout, s.fast.kick)
-		defer t.Stop()
-	}
 	defer srvs.shutdown(time.Second)
 
 	readyCtx, stopReadiness := context.WithCancel(context.Background())
