@@ -179,16 +179,12 @@ func validTarget(t []byte) bool {
 		case c == '?':
 			query = true
 		case c == '%' && !query:
-			if i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2]) {
+			if i+2 >= len(t) || unhex(t[i+1]) > 15 || unhex(t[i+2]) > 15 {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // parseRequest parses the request head at the start of b. It returns the
@@ -280,20 +276,11 @@ func parseRequest(b []byte, r *request, maxBody int) int {
 			hosts++
 			r.host = span{vs, ve}
 		case hLength:
-			if r.bodyLen >= 0 || len(v) == 0 || len(v) > 9 {
+			n, ok := digits(v)
+			if r.bodyLen >= 0 || !ok || n > int64(maxBody) {
 				return notOurs
 			}
-			n := 0
-			for _, c := range v {
-				if c < '0' || c > '9' {
-					return notOurs
-				}
-				n = n*10 + int(c-'0')
-			}
-			if n > maxBody {
-				return notOurs
-			}
-			r.bodyLen = n
+			r.bodyLen = int(n)
 		case hConn:
 			for t := range bytes.SplitSeq(v, []byte{','}) {
 				t = bytes.TrimSpace(t)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ebb-run/ebb/graceful"
 )
 
 // framing is how the end of a response body is found.
@@ -137,8 +139,8 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 			if eqFold(name, "x-request-id") {
 				h.hasReqID = true
 			}
-		case 11:
-			if eqFold(name, "x-ebb-drain") { // graceful.DrainHeader
+		case len(graceful.DrainHeader):
+			if eqFold(name, drainHeader) {
 				h.drain = true
 			}
 		case 7:
@@ -176,6 +178,9 @@ func parseResponse(dst, b []byte, h *responseHead) (out []byte, n int, err error
 }
 
 // digits parses a Content-Length value: decimal digits only.
+// drainHeader is graceful.DrainHeader, lower case, as eqFold wants it.
+var drainHeader = strings.ToLower(graceful.DrainHeader)
+
 func digits(v []byte) (int64, bool) {
 	if len(v) == 0 || len(v) > 18 {
 		return 0, false
